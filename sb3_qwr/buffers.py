@@ -1,0 +1,356 @@
+"""
+Replay buffers that remember the sampling policy ``mu(.|s)`` of every transition.
+
+QWR needs, for every stored transition, the parameters of the distribution the action was drawn from
+(Algorithm 2, lines 11-12 and 17-18): the Gaussian mean and std for ``Box`` actions, the logits for
+``Discrete`` actions. The critic's multi-step target also needs the ``T`` transitions that follow a sampled one
+in the same episode. :class:`QWRReplayBuffer` (array observations) and :class:`DictQWRReplayBuffer` (``Dict``
+observations) extend SB3's buffers with both, and keep SB3's layout ``(buffer_size, n_envs, ...)`` so that
+``save_replay_buffer``/``load_replay_buffer`` and VecNormalize work as for SAC.
+"""
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
+from stable_baselines3.common.type_aliases import TensorDict
+from stable_baselines3.common.vec_env import VecNormalize
+
+from sb3_qwr.distributions import make_distribution
+
+
+class QWRReplayBufferSamples(NamedTuple):
+    """
+    A batch for the critic: transitions ``i`` with the ``T`` transitions that follow them.
+
+    ``B`` is the batch size, ``T`` the horizon, ``P`` the number of distribution parameters.
+
+    :param observations: ``s_i``, shape ``(B, *obs_shape)`` (a dict of such tensors for Dict observations).
+    :param actions: ``a_i``, shape ``(B, action_dim)``.
+    :param dist_params: parameters of ``mu(.|s_i)``, shape ``(B, P)``.
+    :param next_observations: next observation of transitions ``i .. i+T-1``, shape ``(B, T, *obs_shape)``.
+    :param next_dist_params: stored ``mu`` at those next observations, shape ``(B, T, P)``; zeros where no
+        ``mu`` is stored (see ``missing_next_dist_params``).
+    :param missing_next_dist_params: indices into the flattened ``B * T`` next states that have no stored
+        ``mu`` (the final observation of an episode, or a step not yet written): the current actor's
+        distribution is used there.
+    :param rewards: rewards of transitions ``i .. i+T-1``, shape ``(B, T)``.
+    :param terminations: 1 where the transition ended its episode by a true termination, shape ``(B, T)``.
+    :param valid: True for the transitions that belong to the sequence (a prefix per row), shape ``(B, T)``.
+    """
+
+    observations: th.Tensor | TensorDict
+    actions: th.Tensor
+    dist_params: th.Tensor
+    next_observations: th.Tensor | TensorDict
+    next_dist_params: th.Tensor
+    missing_next_dist_params: th.Tensor
+    rewards: th.Tensor
+    terminations: th.Tensor
+    valid: th.Tensor
+
+
+class QWRStateSamples(NamedTuple):
+    """
+    A batch for the actor: states and the parameters of the policy that acted in them.
+
+    :param observations: ``s``, shape ``(B, *obs_shape)`` (or a dict of such tensors).
+    :param dist_params: parameters of ``mu(.|s)``, shape ``(B, P)``.
+    """
+
+    observations: th.Tensor | TensorDict
+    dist_params: th.Tensor
+
+
+class QWRSequenceIndex(NamedTuple):
+    """
+    Where the multi-step sequences of a batch lie in the buffer (NumPy, host side).
+
+    :param batch_inds: ``(B,)`` row of the first transition.
+    :param env_inds: ``(B,)`` env column, the same for the whole sequence.
+    :param rows: ``(B, T)`` rows of transitions ``i .. i+T-1`` (wrapped modulo the buffer size).
+    :param valid: ``(B, T)`` True for transitions of the same episode, written, and not past the write position.
+    :param next_params_stored: ``(B, T)`` True where the next observation of the transition is the observation
+        of the following stored transition (so its ``mu`` is stored at ``rows + 1``).
+    """
+
+    batch_inds: np.ndarray
+    env_inds: np.ndarray
+    rows: np.ndarray
+    valid: np.ndarray
+    next_params_stored: np.ndarray
+
+
+class _QWRBufferMixin:
+    """Storage of ``mu(.|s)`` and multi-step sampling shared by the array and dict QWR buffers."""
+
+    buffer_size: int
+    n_envs: int
+    pos: int
+    full: bool
+    dones: np.ndarray
+    timeouts: np.ndarray
+    rewards: np.ndarray
+    actions: np.ndarray
+    action_space: spaces.Space
+    optimize_memory_usage: bool
+    dist_params: np.ndarray
+    n_steps: int
+    _staged_dist_params: np.ndarray | None
+
+    def _init_qwr_storage(self, n_steps: int) -> None:
+        if self.optimize_memory_usage:
+            raise ValueError("QWR replay buffers do not support optimize_memory_usage=True: leave it False.")
+        if n_steps < 1:
+            raise ValueError(f"The multi-step horizon n_steps must be >= 1, got {n_steps}.")
+        self.n_steps = n_steps
+        self.dist_params = np.zeros(
+            (self.buffer_size, self.n_envs, make_distribution(self.action_space).param_dim), dtype=np.float32
+        )
+        self._staged_dist_params = None
+
+    # Writing
+    def stage_dist_params(self, dist_params: np.ndarray) -> None:
+        """
+        Hold the parameters of ``mu`` for the next call to ``add``.
+
+        SB3's ``OffPolicyAlgorithm._store_transition`` calls ``add`` without extra data; QWR stages the
+        distribution of the step here just before, so SB3's handling of terminal observations and
+        VecNormalize is reused unchanged.
+
+        :param dist_params: ``(n_envs, P)`` parameters of the distribution each env's action came from.
+        """
+        self._staged_dist_params = np.asarray(dist_params, dtype=np.float32).reshape(self.n_envs, -1)
+
+    def _write_dist_params(self, dist_params: np.ndarray | None) -> None:
+        if dist_params is None:
+            dist_params = self._staged_dist_params
+        if dist_params is None:
+            raise ValueError(
+                "QWR replay buffers need the sampling distribution of every transition: "
+                "call add(..., dist_params=...) or stage_dist_params() first."
+            )
+        self.dist_params[self.pos] = np.asarray(dist_params, dtype=np.float32).reshape(self.n_envs, -1)
+        self._staged_dist_params = None
+
+    def truncate_last_trajectory(self) -> None:
+        """
+        Mark the last written step of every env as a time-limit truncation.
+
+        Called when the environment is reset between two ``learn`` calls, so that no multi-step sequence
+        reads from the old episode into the new one; the target still bootstraps from the stored next
+        observation, which is the real one.
+        """
+        if not self.full and self.pos == 0:
+            return
+        last = (self.pos - 1) % self.buffer_size
+        open_episode = self.dones[last] == 0
+        self.timeouts[last] = np.where(open_episode, 1.0, self.timeouts[last])
+        self.dones[last] = 1.0
+
+    # Reading
+    def sequence_index(self, batch_inds: np.ndarray, env_inds: np.ndarray | None = None) -> QWRSequenceIndex:
+        """
+        Rows of the ``T`` transitions that follow each sampled one, and which of them may be used.
+
+        A sequence stops after a done (termination or truncation) and after the last written row; it never
+        changes env column.
+
+        :param batch_inds: ``(B,)`` rows of the first transitions.
+        :param env_inds: ``(B,)`` env columns, drawn uniformly when ``None``.
+        :return: The index, see :class:`QWRSequenceIndex`.
+        """
+        if env_inds is None:
+            env_inds = np.random.randint(0, self.n_envs, size=len(batch_inds))
+        steps = np.arange(self.n_steps)
+        rows = (batch_inds[:, None] + steps[None, :]) % self.buffer_size
+        cols = env_inds[:, None]
+        last_written = (self.pos - 1) % self.buffer_size
+        ends = (self.dones[rows, cols] > 0) | (rows == last_written)
+        valid = np.ones(rows.shape, dtype=bool)
+        valid[:, 1:] = np.logical_and.accumulate(~ends[:, :-1], axis=1)
+        return QWRSequenceIndex(batch_inds, env_inds, rows, valid, ~ends)
+
+    def _sequence_arrays(self, index: QWRSequenceIndex, env: VecNormalize | None) -> dict[str, np.ndarray]:
+        cols = index.env_inds[:, None]
+        rows = index.rows
+        next_rows = (rows + 1) % self.buffer_size
+        next_dist_params = np.where(index.next_params_stored[..., None], self.dist_params[next_rows, cols], 0.0)
+        terminations = self.dones[rows, cols] * (1.0 - self.timeouts[rows, cols])
+        missing = np.flatnonzero(~index.next_params_stored)
+        return {
+            "actions": self.actions[index.batch_inds, index.env_inds],
+            "dist_params": self.dist_params[index.batch_inds, index.env_inds],
+            "next_dist_params": next_dist_params.astype(np.float32),
+            "missing_next_dist_params": missing.astype(np.int64),
+            "rewards": self._normalize_reward(self.rewards[rows, cols], env),  # type: ignore[attr-defined]
+            "terminations": terminations.astype(np.float32),
+            "valid": index.valid,
+        }
+
+    def sample_states(self, batch_size: int, env: VecNormalize | None = None) -> QWRStateSamples:
+        """
+        Sample states with their stored ``mu`` only (what the actor update needs; cheaper than ``sample``).
+
+        :param batch_size: Number of states.
+        :param env: VecNormalize to normalize observations with, if any.
+        :return: A :class:`QWRStateSamples`.
+        """
+        upper_bound = self.buffer_size if self.full else self.pos
+        batch_inds = np.random.randint(0, upper_bound, size=batch_size)
+        env_inds = np.random.randint(0, self.n_envs, size=batch_size)
+        obs = self._gather_obs("observations", batch_inds, env_inds, env)  # type: ignore[attr-defined]
+        return QWRStateSamples(obs, self.to_torch(self.dist_params[batch_inds, env_inds]))  # type: ignore[attr-defined]
+
+    def _qwr_samples(self, batch_inds: np.ndarray, env: VecNormalize | None) -> QWRReplayBufferSamples:
+        index = self.sequence_index(batch_inds)
+        arrays = self._sequence_arrays(index, env)
+        to_torch = self.to_torch  # type: ignore[attr-defined]
+        return QWRReplayBufferSamples(
+            observations=self._gather_obs("observations", index.batch_inds, index.env_inds, env),  # type: ignore[attr-defined]
+            next_observations=self._gather_obs("next_observations", index.rows, index.env_inds[:, None], env),  # type: ignore[attr-defined]
+            actions=to_torch(arrays["actions"]),
+            dist_params=to_torch(arrays["dist_params"]),
+            next_dist_params=to_torch(arrays["next_dist_params"]),
+            missing_next_dist_params=to_torch(arrays["missing_next_dist_params"]),
+            rewards=to_torch(arrays["rewards"]),
+            terminations=to_torch(arrays["terminations"]),
+            valid=to_torch(arrays["valid"]),
+        )
+
+
+class QWRReplayBuffer(_QWRBufferMixin, ReplayBuffer):
+    """
+    SB3 ``ReplayBuffer`` that also stores the parameters of ``mu(.|s)`` and samples multi-step sequences.
+
+    ``sample`` returns :class:`QWRReplayBufferSamples` for the critic's TD(lambda) target;
+    ``sample_states`` returns :class:`QWRStateSamples` for the actor.
+
+    :param buffer_size: Max number of transitions (summed over envs, as in SB3).
+    :param observation_space: Observation space.
+    :param action_space: Action space (``Box`` or ``Discrete``).
+    :param device: PyTorch device.
+    :param n_envs: Number of parallel environments.
+    :param optimize_memory_usage: Not supported (must be False).
+    :param handle_timeout_termination: Tell time-limit truncations from terminations (recommended; the
+        target then bootstraps after a truncation).
+    :param n_steps: Horizon ``T`` of the multi-step target (the paper's "margin").
+    """
+
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        device: th.device | str = "auto",
+        n_envs: int = 1,
+        optimize_memory_usage: bool = False,
+        handle_timeout_termination: bool = True,
+        n_steps: int = 3,
+    ):
+        super().__init__(
+            buffer_size,
+            observation_space,
+            action_space,
+            device=device,
+            n_envs=n_envs,
+            optimize_memory_usage=optimize_memory_usage,
+            handle_timeout_termination=handle_timeout_termination,
+        )
+        self._init_qwr_storage(n_steps)
+
+    def add(  # type: ignore[override]
+        self,
+        obs: np.ndarray,
+        next_obs: np.ndarray,
+        action: np.ndarray,
+        reward: np.ndarray,
+        done: np.ndarray,
+        infos: list[dict[str, Any]],
+        dist_params: np.ndarray | None = None,
+    ) -> None:
+        """
+        Add one step of every env, with the parameters of the distribution each action came from.
+
+        :param dist_params: ``(n_envs, P)``; when ``None``, the parameters given to ``stage_dist_params``.
+        """
+        self._write_dist_params(dist_params)
+        super().add(obs, next_obs, action, reward, done, infos)
+
+    def _gather_obs(self, name: str, rows: np.ndarray, cols: np.ndarray, env: VecNormalize | None) -> th.Tensor:
+        storage = getattr(self, name)
+        return self.to_torch(self._normalize_obs(storage[rows, cols], env))  # type: ignore[arg-type]
+
+    def _get_samples(  # type: ignore[override]
+        self, batch_inds: np.ndarray, env: VecNormalize | None = None
+    ) -> QWRReplayBufferSamples:
+        return self._qwr_samples(batch_inds, env)
+
+
+class DictQWRReplayBuffer(_QWRBufferMixin, DictReplayBuffer):
+    """
+    SB3 ``DictReplayBuffer`` with the storage of ``mu(.|s)`` and the multi-step sampling of
+    :class:`QWRReplayBuffer`, for ``Dict`` observation spaces (``MultiInputPolicy``).
+
+    :param buffer_size: Max number of transitions (summed over envs, as in SB3).
+    :param observation_space: A ``Dict`` observation space.
+    :param action_space: Action space (``Box`` or ``Discrete``).
+    :param device: PyTorch device.
+    :param n_envs: Number of parallel environments.
+    :param optimize_memory_usage: Not supported (must be False).
+    :param handle_timeout_termination: Tell time-limit truncations from terminations.
+    :param n_steps: Horizon ``T`` of the multi-step target (the paper's "margin").
+    """
+
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Dict,
+        action_space: spaces.Space,
+        device: th.device | str = "auto",
+        n_envs: int = 1,
+        optimize_memory_usage: bool = False,
+        handle_timeout_termination: bool = True,
+        n_steps: int = 3,
+    ):
+        super().__init__(
+            buffer_size,
+            observation_space,
+            action_space,
+            device=device,
+            n_envs=n_envs,
+            optimize_memory_usage=optimize_memory_usage,
+            handle_timeout_termination=handle_timeout_termination,
+        )
+        self._init_qwr_storage(n_steps)
+
+    def add(  # type: ignore[override]
+        self,
+        obs: dict[str, np.ndarray],
+        next_obs: dict[str, np.ndarray],
+        action: np.ndarray,
+        reward: np.ndarray,
+        done: np.ndarray,
+        infos: list[dict[str, Any]],
+        dist_params: np.ndarray | None = None,
+    ) -> None:
+        """
+        Add one step of every env, with the parameters of the distribution each action came from.
+
+        :param dist_params: ``(n_envs, P)``; when ``None``, the parameters given to ``stage_dist_params``.
+        """
+        self._write_dist_params(dist_params)
+        super().add(obs, next_obs, action, reward, done, infos)
+
+    def _gather_obs(self, name: str, rows: np.ndarray, cols: np.ndarray, env: VecNormalize | None) -> TensorDict:
+        storage = getattr(self, name)
+        obs = self._normalize_obs({key: arr[rows, cols] for key, arr in storage.items()}, env)
+        assert isinstance(obs, dict)
+        return {key: self.to_torch(value) for key, value in obs.items()}
+
+    def _get_samples(  # type: ignore[override]
+        self, batch_inds: np.ndarray, env: VecNormalize | None = None
+    ) -> QWRReplayBufferSamples:
+        return self._qwr_samples(batch_inds, env)
