@@ -1,0 +1,161 @@
+"""The QWR replay buffer: stored distributions and multi-step sequences."""
+
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+
+from sb3_qwr.buffers import DictQWRReplayBuffer, QWRReplayBuffer
+
+OBS_SPACE = spaces.Box(-np.inf, np.inf, shape=(2,), dtype=np.float32)
+ACT_SPACE = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+
+
+def fill(buffer: QWRReplayBuffer, n_steps: int, episode_ends: dict[tuple[int, int], str], n_envs: int = 1) -> None:
+    """
+    Add ``n_steps`` steps; the observation of step ``t`` in env ``e`` is ``[t, e]``, its next observation
+    ``[t + 0.5, e]``, its reward ``t + 100 e`` and its mu ``[mean = t + 100 e, std = 0.4]``.
+    ``episode_ends[(t, e)]`` is "term" or "trunc".
+    """
+    for t in range(n_steps):
+        envs = np.arange(n_envs)
+        obs = np.stack([np.full(n_envs, t), envs], axis=1).astype(np.float32)
+        next_obs = obs + np.array([0.5, 0.0], dtype=np.float32)
+        dones = np.array([(t, e) in episode_ends for e in envs])
+        infos = [{"TimeLimit.truncated": episode_ends.get((t, e)) == "trunc"} for e in envs]
+        params = np.stack([t + 100.0 * envs, np.full(n_envs, 0.4)], axis=1)
+        buffer.add(obs, next_obs, np.zeros((n_envs, 1)), t + 100.0 * envs, dones, infos, dist_params=params)
+
+
+def sample_at(buffer: QWRReplayBuffer, rows: list[int], env: int = 0):
+    index = buffer.sequence_index(np.array(rows), np.full(len(rows), env))
+    return index, buffer._sequence_arrays(index, None)
+
+
+def test_dist_params_come_back_with_their_transition():
+    buffer = QWRReplayBuffer(50, OBS_SPACE, ACT_SPACE, device="cpu", n_steps=3)
+    fill(buffer, 40, {(9, 0): "term", (19, 0): "trunc"})
+    data = buffer.sample(256)
+    step = data.observations[:, 0]
+    th.testing.assert_close(data.dist_params[:, 0], step)
+    th.testing.assert_close(data.dist_params[:, 1], th.full_like(step, 0.4))
+    # Each valid next state's stored mu is the mu of the following transition, i.e. the next step's.
+    states = buffer.sample_states(256)
+    th.testing.assert_close(states.dist_params[:, 0], states.observations[:, 0])
+
+
+def test_sequences_stop_at_episode_ends():
+    buffer = QWRReplayBuffer(50, OBS_SPACE, ACT_SPACE, device="cpu", n_steps=3)
+    fill(buffer, 20, {(4, 0): "term", (9, 0): "trunc"})
+    index, arrays = sample_at(buffer, [2, 3, 4, 5, 8, 9])
+    np.testing.assert_array_equal(
+        index.valid,
+        [
+            [True, True, True],  # 2, 3, 4 (4 terminates: it is still part of the sequence)
+            [True, True, False],  # 3, 4 | 5 belongs to the next episode
+            [True, False, False],  # 4 terminated
+            [True, True, True],
+            [True, True, False],  # 8, 9 (truncated)
+            [True, False, False],
+        ],
+    )
+    np.testing.assert_array_equal(arrays["terminations"][:2], [[0, 0, 1], [0, 1, 0]])
+    np.testing.assert_array_equal(arrays["terminations"][4:], [[0, 0, 0], [0, 0, 0]])  # a truncation is no termination
+    np.testing.assert_array_equal(arrays["rewards"][0], [2, 3, 4])
+    # mu at the next state is stored except after an episode end (the final observation has none).
+    np.testing.assert_array_equal(index.next_params_stored[0], [True, True, False])
+    np.testing.assert_array_equal(index.next_params_stored[4], [True, False, True])
+    np.testing.assert_array_equal(arrays["next_dist_params"][0, :, 0], [3, 4, 0])
+    flat_missing = arrays["missing_next_dist_params"]
+    assert 2 in flat_missing and 0 not in flat_missing and 1 not in flat_missing
+
+
+def test_sequences_stop_at_the_write_position_after_wraparound():
+    buffer = QWRReplayBuffer(10, OBS_SPACE, ACT_SPACE, device="cpu", n_steps=3)
+    fill(buffer, 13, {})  # steps 10, 11, 12 overwrote rows 0, 1, 2; pos = 3
+    assert buffer.full and buffer.pos == 3
+    index, arrays = sample_at(buffer, [0, 1, 2, 8, 9])
+    np.testing.assert_array_equal(
+        index.valid,
+        [
+            [True, True, True],  # rows 0, 1, 2 = steps 10, 11, 12
+            [True, True, False],  # rows 1, 2 | row 3 is the oldest data (step 3)
+            [True, False, False],  # row 2 is the last written step
+            [True, True, True],  # rows 8, 9, 0 = steps 8, 9, 10 across the wrap of the array
+            [True, True, True],
+        ],
+    )
+    np.testing.assert_array_equal(arrays["rewards"][3], [8, 9, 10])
+    assert not index.next_params_stored[2, 0]  # the step after the last written one has no mu yet
+    data = buffer._get_samples(np.array([8]))
+    th.testing.assert_close(data.next_observations[0, :, 0], th.tensor([8.5, 9.5, 10.5]))
+
+
+def test_sampling_never_mixes_env_columns():
+    buffer = QWRReplayBuffer(40, OBS_SPACE, ACT_SPACE, device="cpu", n_envs=2, n_steps=3)
+    fill(buffer, 20, {(5, 1): "term", (7, 0): "trunc"}, n_envs=2)
+    data = buffer.sample(512)
+    env_of_obs = data.observations[:, 1]
+    th.testing.assert_close(data.next_observations[:, :, 1], env_of_obs[:, None].expand(-1, 3))
+    th.testing.assert_close(data.dist_params[:, 0], data.observations[:, 0] + 100 * env_of_obs)
+    valid_rewards = th.where(data.valid, data.rewards - 100 * env_of_obs[:, None], th.zeros_like(data.rewards))
+    expected = th.where(data.valid, data.observations[:, :1] + th.arange(3.0), th.zeros_like(data.rewards))
+    th.testing.assert_close(valid_rewards, expected)
+    index, _ = sample_at(buffer, [4, 5], env=1)
+    np.testing.assert_array_equal(index.valid, [[True, True, False], [True, False, False]])
+    index, _ = sample_at(buffer, [4, 5], env=0)
+    assert index.valid.all()
+
+
+def test_truncate_last_trajectory_closes_the_open_episode():
+    buffer = QWRReplayBuffer(10, OBS_SPACE, ACT_SPACE, device="cpu", n_steps=3)
+    fill(buffer, 4, {})
+    buffer.truncate_last_trajectory()
+    fill(buffer, 2, {})  # a new episode starting at row 4
+    index, arrays = sample_at(buffer, [2])
+    np.testing.assert_array_equal(index.valid, [[True, True, False]])
+    np.testing.assert_array_equal(arrays["terminations"], [[0, 0, 0]])  # truncation: bootstrap, no termination
+
+
+def test_add_without_dist_params_is_an_error():
+    buffer = QWRReplayBuffer(10, OBS_SPACE, ACT_SPACE, device="cpu")
+    with pytest.raises(ValueError, match="sampling distribution"):
+        buffer.add(np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 1)), np.zeros(1), np.zeros(1), [{}])
+    buffer.stage_dist_params(np.array([[0.3, 0.4]]))
+    buffer.add(np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 1)), np.zeros(1), np.zeros(1), [{}])
+    np.testing.assert_allclose(buffer.dist_params[0, 0], [0.3, 0.4])
+
+
+def test_discrete_actions_store_logits_and_dict_observations():
+    obs_space = spaces.Dict({"a": spaces.Box(-10, 10, (2,), np.float32), "b": spaces.Discrete(3)})
+    buffer = DictQWRReplayBuffer(20, obs_space, spaces.Discrete(4), device="cpu", n_steps=2)
+    assert buffer.dist_params.shape == (20, 1, 4)
+    for t in range(6):
+        obs = {"a": np.full((1, 2), t, np.float32), "b": np.array([t % 3])}
+        next_obs = {"a": np.full((1, 2), t + 1, np.float32), "b": np.array([(t + 1) % 3])}
+        buffer.add(obs, next_obs, np.array([t % 4]), np.array([t]), np.array([t == 2]), [{}], np.full((1, 4), t))
+    data = buffer._get_samples(np.array([1, 2, 3]))
+    th.testing.assert_close(data.observations["a"][:, 0], th.tensor([1.0, 2.0, 3.0]))
+    assert data.next_observations["a"].shape == (3, 2, 2)
+    np.testing.assert_array_equal(data.valid.numpy(), [[True, True], [True, False], [True, True]])
+    th.testing.assert_close(data.dist_params[:, 0], th.tensor([1.0, 2.0, 3.0]))
+
+
+def test_save_and_load_keep_the_distributions(tmp_path):
+    from stable_baselines3.common.save_util import load_from_pkl, save_to_pkl
+
+    buffer = QWRReplayBuffer(30, OBS_SPACE, ACT_SPACE, device="cpu", n_steps=3)
+    fill(buffer, 12, {(5, 0): "term"})
+    save_to_pkl(tmp_path / "buffer.pkl", buffer)
+    loaded = load_from_pkl(tmp_path / "buffer.pkl")
+    np.testing.assert_array_equal(loaded.dist_params, buffer.dist_params)
+    assert loaded.pos == buffer.pos and loaded.n_steps == 3
+
+
+def test_bad_buffer_arguments():
+    with pytest.raises(ValueError, match="optimize_memory_usage"):
+        QWRReplayBuffer(10, OBS_SPACE, ACT_SPACE, optimize_memory_usage=True, handle_timeout_termination=False)
+    with pytest.raises(ValueError, match="n_steps"):
+        QWRReplayBuffer(10, OBS_SPACE, ACT_SPACE, n_steps=0)
+    with pytest.raises(ValueError, match="MultiDiscrete"):
+        QWRReplayBuffer(10, OBS_SPACE, spaces.MultiDiscrete([2, 3]))
