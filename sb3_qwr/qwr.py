@@ -227,6 +227,8 @@ class QWR(OffPolicyAlgorithm):
                 f"QWR needs a replay buffer that stores the sampling distribution, got {replay_buffer_class.__name__}: "
                 "leave `replay_buffer_class=None` or pass a subclass of QWRReplayBuffer / DictQWRReplayBuffer."
             )
+        if env is not None and not isinstance(env, str):
+            check_qwr_action_space(env.action_space)  # before SB3's own (less helpful) assertions
         super().__init__(
             policy,
             env,

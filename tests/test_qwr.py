@@ -1,0 +1,245 @@
+"""QWR as an SB3 algorithm: learning, save/load, seeding, SB3 integration and input errors."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.envs import IdentityEnv, IdentityEnvBox
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+from sb3_qwr import QWR
+from sb3_qwr.buffers import DictQWRReplayBuffer, QWRReplayBuffer
+
+# Small phases keep the tests fast; the algorithm is the same as with the paper's 1000/1000.
+FAST = dict(train_freq=200, n_critic_steps=50, n_actor_steps=50, batch_size=64, buffer_size=5_000, target_update_interval=25)
+
+
+def params_of(model: QWR) -> list[th.Tensor]:
+    return [p.detach().clone() for p in model.policy.parameters()]
+
+
+# Learning for real
+def test_learns_cartpole():
+    model = QWR("MlpPolicy", "CartPole-v1", train_freq=500, n_critic_steps=150, n_actor_steps=150, seed=0)
+    random_return, _ = evaluate_policy(model, model.get_env(), n_eval_episodes=10)
+    model.learn(5_000)
+    mean_return, _ = evaluate_policy(model, model.get_env(), n_eval_episodes=10)
+    # A random or untrained policy gets about 20; a broken critic or actor weight does not reach 150.
+    assert random_return < 60
+    assert mean_return >= 150, mean_return
+
+
+def test_learns_continuous_identity():
+    env = make_vec_env(lambda: IdentityEnvBox(low=-1.0, high=1.0, eps=0.1, ep_length=50), n_envs=1, seed=0)
+    model = QWR("MlpPolicy", env, train_freq=500, n_critic_steps=150, n_actor_steps=150, seed=0, gamma=0.9)
+    model.learn(4_000)
+    mean_return, _ = evaluate_policy(model, env, n_eval_episodes=10)
+    # Reward 1 per step when |action - observation| < 0.1: a random policy gets about 2.5 of 50.
+    assert mean_return >= 40, mean_return
+
+
+# Saving, loading, seeding
+def test_save_load_gives_identical_predictions(tmp_path):
+    model = QWR("MlpPolicy", "Pendulum-v1", seed=1, **FAST).learn(400)
+    obs = np.stack([model.observation_space.sample() for _ in range(16)])
+    before, _ = model.predict(obs, deterministic=True)
+    model.save(tmp_path / "qwr.zip")
+    model.save_replay_buffer(tmp_path / "buffer.pkl")
+    loaded = QWR.load(tmp_path / "qwr.zip", env=model.get_env())
+    after, _ = loaded.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(before, after)
+    for key in ("n_action_samples", "n_step_horizon", "backup", "beta", "n_critic_steps", "train_freq"):
+        assert getattr(loaded, key) == getattr(model, key)
+    for p, q in zip(model.policy.parameters(), loaded.policy.parameters(), strict=True):
+        th.testing.assert_close(p, q)
+    for opt, loaded_opt in (
+        (model.critic.optimizer, loaded.critic.optimizer),
+        (model.actor.optimizer, loaded.actor.optimizer),
+    ):
+        assert opt.state_dict()["param_groups"][0]["lr"] == loaded_opt.state_dict()["param_groups"][0]["lr"]
+        assert len(loaded_opt.state_dict()["state"]) > 0  # Adam moments came back
+    loaded.load_replay_buffer(tmp_path / "buffer.pkl")
+    assert isinstance(loaded.replay_buffer, QWRReplayBuffer)
+    np.testing.assert_array_equal(loaded.replay_buffer.dist_params, model.replay_buffer.dist_params)
+    loaded.learn(200, reset_num_timesteps=False)
+    assert loaded.num_timesteps == 600
+
+
+def test_same_seed_gives_identical_runs():
+    a = QWR("MlpPolicy", "CartPole-v1", seed=3, **FAST).learn(400)
+    b = QWR("MlpPolicy", "CartPole-v1", seed=3, **FAST).learn(400)
+    c = QWR("MlpPolicy", "CartPole-v1", seed=4, **FAST).learn(400)
+    for p, q in zip(params_of(a), params_of(b), strict=True):
+        th.testing.assert_close(p, q, rtol=0, atol=0)
+    assert any(not th.equal(p, q) for p, q in zip(params_of(a), params_of(c), strict=True))
+
+
+# What is stored and trained
+def test_buffer_stores_the_distribution_that_sampled_each_action():
+    model = QWR("MlpPolicy", "Pendulum-v1", seed=0, learning_starts=1_000, **FAST)
+    model.learn(150)  # one rollout of train_freq = 200 steps, no training yet: the actor is the one that acted
+    buffer = model.replay_buffer
+    assert buffer.pos == 200
+    obs = th.as_tensor(buffer.observations[:200, 0])
+    with th.no_grad():
+        params = model.actor.dist_params(obs).numpy()
+    np.testing.assert_allclose(buffer.dist_params[:200, 0], params, rtol=1e-5, atol=1e-6)
+    mean, std = params[:, :1], params[:, 1:]
+    np.testing.assert_allclose(std, 0.4)
+    z = (buffer.actions[:200, 0] - mean) / std
+    assert abs(z.mean()) < 0.3 and 0.7 < z.std() < 1.3  # actions are samples of N(mean, 0.4^2), unclipped
+
+
+def test_training_logs_the_quantities_users_watch(tmp_path):
+    from stable_baselines3.common.logger import configure
+
+    model = QWR("MlpPolicy", "Pendulum-v1", seed=0, **FAST)
+    model.set_logger(configure(str(tmp_path), ["csv"]))
+    model.learn(400, log_interval=1)
+    logged = set(model.logger.name_to_value) | set(open(tmp_path / "progress.csv").readline().strip().split(","))
+    for key in (
+        "train/critic_loss",
+        "train/actor_loss",
+        "train/q_mean",
+        "train/target_mean",
+        "train/target_std",
+        "train/advantage_weight_mean",
+        "train/advantage_weight_max",
+    ):
+        assert key in logged, key
+
+
+def test_critic_and_actor_change_and_target_syncs():
+    model = QWR("MlpPolicy", "Pendulum-v1", seed=0, **FAST)
+    model.learn(200)
+    critic_before = params_of(model)
+    model.learn(200, reset_num_timesteps=False)
+    assert all(not th.equal(p, q) for p, q in zip(critic_before, params_of(model), strict=True) if p.numel() > 1)
+    model.train(gradient_steps=1, batch_size=32)
+    # One training phase ends with the target network at most target_update_interval critic steps behind.
+    assert any(not th.equal(p, q) for p, q in zip(model.critic.parameters(), model.critic_target.parameters(), strict=True))
+
+
+# SB3 integration
+def test_multiple_envs_and_train_freq_in_interactions():
+    env = make_vec_env("CartPole-v1", n_envs=2, seed=0)
+    seen = []
+
+    class CountRollout(BaseCallback):
+        def _on_rollout_end(self) -> None:
+            seen.append(self.model.num_timesteps)
+
+        def _on_step(self) -> bool:
+            return True
+
+    model = QWR("MlpPolicy", env, seed=0, **FAST)
+    model.learn(800, callback=CountRollout())
+    assert seen[:3] == [200, 400, 600]  # 200 interactions per iteration, 100 steps of the 2-env VecEnv
+    assert model.replay_buffer.n_envs == 2
+
+
+def test_vecnormalize_callbacks_and_progress_bar():
+    env = VecNormalize(make_vec_env("Pendulum-v1", n_envs=1, seed=0))
+    model = QWR("MlpPolicy", env, seed=0, **FAST)
+    calls = []
+
+    class Count(BaseCallback):
+        def _on_step(self) -> bool:
+            calls.append(1)
+            return len(calls) < 300  # stop early: callbacks can end training
+
+    model.learn(1000, callback=Count(), progress_bar=True)
+    assert model.num_timesteps == 300
+    # The buffer keeps raw observations; VecNormalize normalizes them when sampling.
+    assert np.abs(model.replay_buffer.observations[:300]).max() <= 8.0 + 1e-6
+
+
+def test_discrete_dict_observations_and_cnn():
+    class DictIdentity(gym.Env):
+        def __init__(self):
+            self.observation_space = spaces.Dict({"x": spaces.Box(0, 1, (3,), np.float32), "k": spaces.Discrete(3)})
+            self.action_space = spaces.Discrete(3)
+            self._k = 0
+            self._t = 0
+
+        def _obs(self):
+            return {"x": np.eye(3, dtype=np.float32)[self._k], "k": self._k}
+
+        def reset(self, *, seed=None, options=None):
+            super().reset(seed=seed)
+            self._k, self._t = int(self.np_random.integers(3)), 0
+            return self._obs(), {}
+
+        def step(self, action):
+            reward = float(action == self._k)
+            self._k, self._t = int(self.np_random.integers(3)), self._t + 1
+            return self._obs(), reward, False, self._t >= 20, {}
+
+    model = QWR("MultiInputPolicy", DictIdentity(), seed=0, **FAST)
+    assert isinstance(model.replay_buffer, DictQWRReplayBuffer)
+    model.learn(400)
+    model.predict(model.observation_space.sample(), deterministic=True)
+
+    image_env = IdentityEnv(3)
+    image_env.observation_space = spaces.Box(0, 255, (36, 36, 1), np.uint8)  # NatureCNN needs >= 36x36
+    image_env.reset = lambda *, seed=None, options=None: (image_env.observation_space.sample(), {})  # type: ignore[method-assign]
+    image_env.step = lambda a: (image_env.observation_space.sample(), 0.0, False, False, {})  # type: ignore[method-assign]
+    cnn = QWR(
+        "CnnPolicy",
+        DummyVecEnv([lambda: image_env]),
+        seed=0,
+        **{**FAST, "train_freq": 100, "n_critic_steps": 2, "n_actor_steps": 2},
+    )
+    assert cnn._max_grad_norm == 0.5
+    cnn.learn(200)
+
+
+@pytest.mark.skipif(not th.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_training():
+    model = QWR("MlpPolicy", "Pendulum-v1", device="cuda", seed=0, **FAST).learn(400)
+    assert next(model.policy.parameters()).is_cuda
+
+
+# Clear errors before any environment step
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_action_samples": 0}, "n_action_samples"),
+        ({"beta": 0.0}, "beta"),
+        ({"beta": -1.0}, "beta"),
+        ({"backup_temperature": 0.0}, "backup_temperature"),
+        ({"backup": "softmax"}, "Unknown `backup`"),
+        ({"backup_scale": "iqr"}, "Unknown `backup_scale`"),
+        ({"td_lambda": 1.5}, "td_lambda"),
+        ({"td_lambda": -0.1}, "td_lambda"),
+        ({"n_step_horizon": 0}, "n_step_horizon"),
+        ({"batch_size": 512, "buffer_size": 256}, "larger than `buffer_size`"),
+        ({"replay_buffer_class": __import__("stable_baselines3").common.buffers.ReplayBuffer}, "stores the sampling"),
+    ],
+)
+def test_bad_hyperparameters_are_rejected(kwargs, message):
+    class NoStep(gym.Wrapper):
+        def step(self, action):
+            raise AssertionError("the environment was stepped")
+
+    with pytest.raises(ValueError, match=message):
+        QWR("MlpPolicy", NoStep(gym.make("Pendulum-v1")), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        (spaces.MultiDiscrete([2, 3]), "MultiDiscrete"),
+        (spaces.MultiBinary(4), "MultiBinary"),
+        (spaces.Box(-np.inf, np.inf, (2,), np.float32), "finite bounds"),
+    ],
+)
+def test_unsupported_action_spaces_are_rejected(space, message):
+    env = IdentityEnvBox()
+    env.action_space = space
+    with pytest.raises(ValueError, match=message):
+        QWR("MlpPolicy", env)
