@@ -144,10 +144,7 @@ def td_lambda_recursive(rewards, next_values, terminations, length, gamma, lam):
     ret = None
     for t in reversed(range(length)):
         bootstrap = 0.0 if terminations[t] else next_values[t]
-        if t == length - 1:
-            ret = rewards[t] + gamma * bootstrap
-        else:
-            ret = rewards[t] + gamma * ((1 - lam) * bootstrap + lam * ret)
+        ret = rewards[t] + gamma * (bootstrap if t == length - 1 else (1 - lam) * bootstrap + lam * ret)
     return ret
 
 
