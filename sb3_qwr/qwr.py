@@ -27,6 +27,7 @@ from torch.nn import functional as F
 from sb3_qwr.buffers import DictQWRReplayBuffer, QWRReplayBuffer, QWRReplayBufferSamples, _QWRBufferMixin
 from sb3_qwr.distributions import CategoricalLogits
 from sb3_qwr.functional import BACKUP_KINDS, SCALE_KINDS, advantage_weights, backup, td_lambda_target
+from sb3_qwr.offline import OfflineDataset, load_dataset_into, train_offline
 from sb3_qwr.policies import Actor, CnnPolicy, MlpPolicy, MultiInputPolicy, QCritic, QWRPolicy
 
 SelfQWR = TypeVar("SelfQWR", bound="QWR")
@@ -525,6 +526,70 @@ class QWR(OffPolicyAlgorithm):
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "actor.optimizer", "critic.optimizer"], []
+
+    # Offline training (Section 4.4), implemented in sb3_qwr.offline
+    def load_dataset(
+        self,
+        dataset: Any,
+        buffer_size: int | None = None,
+        action_std: float | None = None,
+        discrete_epsilon: float = 0.1,
+        minari_root: str | None = None,
+    ) -> OfflineDataset:
+        """
+        Validate a fixed dataset and replace the replay buffer by one holding it, for :meth:`learn_offline`.
+
+        The dataset is checked against the model's spaces before anything is replaced (a ``ValueError`` names
+        the malformed field). Each transition gets the paper's sampling policy ``mu`` (Section 4.4): a Gaussian
+        centered on the dataset action (in SB3's normalized ``[-1, 1]`` units) with std ``action_std``
+        (0.4) for ``Box`` actions; for ``Discrete`` actions the smoothed one-hot
+        ``(1 - eps) * onehot(a) + eps / n`` (see :func:`sb3_qwr.offline.dataset_dist_params`). The new buffer
+        has one env column: to continue online afterwards, use a single environment.
+
+        :param dataset: An :class:`~sb3_qwr.offline.OfflineDataset`; a path to an ``.npz`` file of arrays
+            (``observations``, ``actions``, ``rewards``, ``terminations``, ``truncations``), to a replay buffer
+            saved with ``save_replay_buffer`` (e.g. SAC's ``.pkl``) or to a Minari dataset directory; a Minari
+            dataset id; a ``minari.MinariDataset``; or an SB3 replay buffer.
+        :param buffer_size: Capacity of the new replay buffer; ``None`` sizes it to the dataset (a smaller one
+            keeps the last transitions).
+        :param action_std: Std of ``mu`` for ``Box`` actions; ``None`` uses the actor's fixed std.
+        :param discrete_epsilon: Smoothing ``eps`` of ``mu`` for ``Discrete`` actions, in ``(0, 1)``.
+        :param minari_root: Directory of the local Minari datasets to look a dataset id up in (default:
+            ``MINARI_DATASETS_PATH`` or ``~/.minari/datasets``).
+        :return: The loaded dataset.
+        """
+        return load_dataset_into(self, dataset, buffer_size, action_std, discrete_epsilon, minari_root)
+
+    def learn_offline(
+        self: SelfQWR,
+        n_iterations: int = 30,
+        callback: MaybeCallback = None,
+        log_interval: int = 1,
+        progress_bar: bool = False,
+        tb_log_name: str = "QWR_offline",
+        reset_num_timesteps: bool = True,
+    ) -> SelfQWR:
+        """
+        Train on the replay buffer filled by :meth:`load_dataset`, without any environment interaction
+        (Section 4.4: 30 iterations). Each iteration is one online training phase, ``self.train(1,
+        self.batch_size)``: ``n_critic_steps`` critic updates then ``n_actor_steps`` actor updates. The
+        environment is never stepped (nor reset); ``num_timesteps`` does not grow.
+
+        Each iteration records ``offline/iteration`` besides the ``train/*`` values of ``train`` and dumps the
+        logs at that iteration, then calls the callbacks once (an ``EvalCallback`` with ``eval_freq=1``
+        evaluates after every iteration; its own logs are dumped at ``num_timesteps``).
+
+        :param n_iterations: Number of training iterations.
+        :param callback: Callback(s) called once per iteration; returning ``False`` stops the training.
+        :param log_interval: Dump the logs every ``log_interval`` iterations.
+        :param progress_bar: Display a progress bar over the iterations using tqdm and rich.
+        :param tb_log_name: The name of the run for TensorBoard logging.
+        :param reset_num_timesteps: Whether to count the iterations from 0 in a new TensorBoard run (and reset
+            ``num_timesteps``, as ``learn`` does) or to continue.
+        :return: The trained model.
+        """
+        train_offline(self, n_iterations, callback, log_interval, progress_bar, tb_log_name, reset_num_timesteps)
+        return self
 
 
 def _flatten_obs(obs: PyTorchObs, n: int) -> PyTorchObs:

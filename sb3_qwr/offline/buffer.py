@@ -1,0 +1,221 @@
+"""
+The sampling policy ``mu`` of a dataset, and a QWR replay buffer filled from an :class:`OfflineDataset`.
+
+A dataset has no record of the distribution its actions were drawn from, but QWR's critic backup and actor
+both sample actions from the stored ``mu(.|s)``. Section 4.4 of the paper sets ``mu`` to "Gaussians with mean at
+the performed action and standard deviation set to 0.4, same as in Peng et al. (2019)": for ``Box`` actions,
+the mean is the dataset action rescaled to SB3's normalized ``[-1, 1]`` units (the units of QWR's actor) and
+the std is 0.4 there. For ``Discrete`` actions the paper has no offline experiment; see
+:func:`dataset_dist_params` for the choice made here.
+"""
+
+import warnings
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+
+from sb3_qwr.buffers import DictQWRReplayBuffer, QWRReplayBuffer
+from sb3_qwr.offline.dataset import OfflineDataset
+
+DEFAULT_ACTION_STD = 0.4
+DEFAULT_DISCRETE_EPSILON = 0.1
+
+
+def normalize_box_actions(actions: np.ndarray, action_space: spaces.Box) -> np.ndarray:
+    """
+    Rescale actions from the ``Box`` bounds to ``[-1, 1]`` (SB3's ``policy.scale_action``).
+
+    :param actions: ``(N, *action_shape)`` actions within ``[low, high]``.
+    :param action_space: The ``Box`` (finite bounds).
+    :return: ``(N, *action_shape)`` float32 actions in ``[-1, 1]``.
+    """
+    low, high = action_space.low, action_space.high
+    return (2.0 * (np.asarray(actions, dtype=np.float64) - low) / (high - low) - 1.0).astype(np.float32)
+
+
+def unnormalize_box_actions(actions: np.ndarray, action_space: spaces.Box) -> np.ndarray:
+    """
+    Rescale actions from ``[-1, 1]`` to the ``Box`` bounds (SB3's ``policy.unscale_action``), after clipping
+    them to ``[-1, 1]`` as SB3 (and QWR) do before stepping the environment.
+
+    :param actions: ``(N, *action_shape)`` actions in normalized units.
+    :param action_space: The ``Box`` (finite bounds).
+    :return: ``(N, *action_shape)`` actions in the environment's units, with the space's dtype.
+    """
+    clipped = np.clip(np.asarray(actions, dtype=np.float64), -1.0, 1.0)
+    low, high = action_space.low, action_space.high
+    return (low + 0.5 * (clipped + 1.0) * (high - low)).astype(action_space.dtype)
+
+
+def dataset_dist_params(
+    actions: np.ndarray,
+    action_space: spaces.Space,
+    action_std: float = DEFAULT_ACTION_STD,
+    discrete_epsilon: float = DEFAULT_DISCRETE_EPSILON,
+) -> np.ndarray:
+    """
+    The parameters of the sampling policy ``mu(.|s)`` assigned to each dataset action, in the layout of
+    :mod:`sb3_qwr.distributions` (what QWR's replay buffer stores).
+
+    * ``Box`` (the paper, Section 4.4): a Gaussian centered on the dataset action, rescaled to ``[-1, 1]``, with
+      std ``action_std`` (0.4) in those units. Parameters ``[mean, std]``.
+    * ``Discrete`` (not in the paper; chosen here): the smoothed one-hot distribution
+      ``mu = (1 - eps) * onehot(a) + eps / n``, stored as the logits ``log(mu)``. It is the discrete analogue
+      of the paper's Gaussian: most of the mass (``1 - eps + eps / n``) is on the action that was taken, so the
+      critic's backup and the actor's weighted regression stay close to the data (a one-hot ``mu`` would make
+      QWR exactly AWR-style weighted behaviour cloning), and the small mass ``eps / n`` on every other action
+      lets the critic's estimates of the untaken actions move the actor away from a dataset action they beat,
+      as the Gaussian's samples around the dataset action do for ``Box``. A small ``eps`` (default 0.1) keeps
+      the backup from leaning on the values of actions the data never shows (the usual failure of offline
+      Q-learning); ``eps > 0`` also keeps every logit finite and every action in the support of the
+      ``"max"`` backup.
+
+    :param actions: ``(N, *action_shape)`` actions in the environment's units (``Box`` bounds, or integers of
+        the ``Discrete``).
+    :param action_space: ``Box`` or ``Discrete``.
+    :param action_std: Std of the Gaussian in normalized units (``Box``).
+    :param discrete_epsilon: Smoothing ``eps`` in ``(0, 1)`` (``Discrete``).
+    :return: ``(N, P)`` float32 parameters.
+    """
+    actions = np.asarray(actions)
+    if isinstance(action_space, spaces.Box):
+        if action_std <= 0:
+            raise ValueError(f"`action_std` must be > 0, got {action_std}.")
+        means = normalize_box_actions(actions, action_space).reshape(len(actions), -1)
+        return np.concatenate([means, np.full_like(means, action_std)], axis=1).astype(np.float32)
+    if isinstance(action_space, spaces.Discrete):
+        if not 0.0 < discrete_epsilon < 1.0:
+            raise ValueError(f"`discrete_epsilon` must be in (0, 1), got {discrete_epsilon}.")
+        n_actions = int(action_space.n)
+        index = actions.reshape(len(actions)).astype(np.int64) - int(action_space.start)
+        probs = np.full((len(actions), n_actions), discrete_epsilon / n_actions)
+        probs[np.arange(len(actions)), index] += 1.0 - discrete_epsilon
+        return np.log(probs).astype(np.float32)
+    raise ValueError(f"Action space {action_space} is not supported: QWR needs Box or Discrete.")
+
+
+def make_replay_buffer(
+    dataset: OfflineDataset,
+    observation_space: spaces.Space,
+    action_space: spaces.Space,
+    buffer_size: int | None = None,
+    n_steps: int = 3,
+    device: th.device | str = "auto",
+    action_std: float = DEFAULT_ACTION_STD,
+    discrete_epsilon: float = DEFAULT_DISCRETE_EPSILON,
+    replay_buffer_class: type[QWRReplayBuffer] | type[DictQWRReplayBuffer] | None = None,
+    replay_buffer_kwargs: dict | None = None,
+) -> QWRReplayBuffer | DictQWRReplayBuffer:
+    """
+    Validate ``dataset`` and return a new QWR replay buffer (one env column) holding it, with ``mu`` from
+    :func:`dataset_dist_params`.
+
+    :param dataset: The dataset.
+    :param observation_space: Observation space of the model.
+    :param action_space: Action space of the model.
+    :param buffer_size: Capacity; ``None`` sizes the buffer to the dataset. A smaller capacity keeps the last
+        ``buffer_size`` transitions (with a warning), as a replay buffer filled in order would.
+    :param n_steps: Horizon ``T`` of the multi-step targets (the model's ``n_step_horizon``).
+    :param device: PyTorch device of the sampled batches.
+    :param action_std: Std of ``mu`` for ``Box`` actions, in normalized units (paper: 0.4).
+    :param discrete_epsilon: Smoothing of ``mu`` for ``Discrete`` actions.
+    :param replay_buffer_class: ``QWRReplayBuffer`` / ``DictQWRReplayBuffer`` or a subclass; ``None`` picks one
+        for the observation space.
+    :param replay_buffer_kwargs: Further keyword arguments of the buffer (``n_steps`` and ``n_envs`` excluded).
+    :return: The filled buffer.
+    """
+    dataset.validate(observation_space, action_space)
+    full = dataset.with_next_observations()
+    n_transitions = len(full)
+    if n_transitions == 0:
+        raise ValueError(
+            "OfflineDataset: no transition is left once the truncated episode ends without a next observation "
+            "are dropped; give next_observations."
+        )
+    size = n_transitions if buffer_size is None else int(buffer_size)
+    if size < 1:
+        raise ValueError(f"`buffer_size` must be >= 1 or None, got {buffer_size}.")
+    if replay_buffer_class is None:
+        replay_buffer_class = DictQWRReplayBuffer if isinstance(observation_space, spaces.Dict) else QWRReplayBuffer
+    kwargs = {key: value for key, value in (replay_buffer_kwargs or {}).items() if key not in ("n_steps", "n_envs")}
+    buffer = replay_buffer_class(
+        size,
+        observation_space,  # type: ignore[arg-type]
+        action_space,
+        device=device,
+        n_envs=1,
+        n_steps=n_steps,
+        **kwargs,
+    )
+    fill_replay_buffer(buffer, full, action_std=action_std, discrete_epsilon=discrete_epsilon)
+    return buffer
+
+
+def fill_replay_buffer(
+    buffer: QWRReplayBuffer | DictQWRReplayBuffer,
+    dataset: OfflineDataset,
+    action_std: float = DEFAULT_ACTION_STD,
+    discrete_epsilon: float = DEFAULT_DISCRETE_EPSILON,
+) -> None:
+    """
+    Overwrite an empty-or-not, single-env QWR replay buffer with a dataset, as if its steps had been added in
+    order (SB3's ``add``): observations, next observations, actions (``Box``: rescaled to ``[-1, 1]``),
+    rewards, ``dones`` (termination or truncation), ``timeouts`` (truncation without termination) and ``mu``.
+
+    The dataset must be valid for the buffer's spaces (see :meth:`OfflineDataset.validate`).
+
+    :param buffer: A QWR replay buffer with ``n_envs == 1``.
+    :param dataset: The dataset; when it has no ``next_observations`` they are derived with
+        :meth:`OfflineDataset.with_next_observations`.
+    :param action_std: Std of ``mu`` for ``Box`` actions, in normalized units (paper: 0.4).
+    :param discrete_epsilon: Smoothing of ``mu`` for ``Discrete`` actions.
+    """
+    if buffer.n_envs != 1:
+        raise ValueError(f"An offline dataset fills a buffer with one env column, this one has n_envs={buffer.n_envs}.")
+    full = dataset.with_next_observations()
+    assert full.actions is not None and full.rewards is not None
+    assert full.terminations is not None and full.truncations is not None
+    n_transitions = len(full)
+    size = buffer.buffer_size
+    if n_transitions > size:
+        warnings.warn(
+            f"The dataset has {n_transitions} transitions but the replay buffer holds {size}: only the last {size} are kept."
+        )
+    keep = np.arange(max(0, n_transitions - size), n_transitions)
+    count = len(keep)
+
+    actions = np.asarray(full.actions)[keep]
+    params = dataset_dist_params(actions, buffer.action_space, action_std, discrete_epsilon)
+    if isinstance(buffer.action_space, spaces.Box):
+        actions = normalize_box_actions(actions, buffer.action_space)
+    terminations = np.asarray(full.terminations, dtype=bool)[keep]
+    truncations = np.asarray(full.truncations, dtype=bool)[keep]
+
+    buffer.reset()
+    _write_obs(buffer, "observations", full.observations, keep)  # type: ignore[arg-type]
+    _write_obs(buffer, "next_observations", full.next_observations, keep)  # type: ignore[arg-type]
+    buffer.actions[:count, 0] = actions.reshape(count, *buffer.actions.shape[2:])
+    buffer.rewards[:count, 0] = np.asarray(full.rewards)[keep]
+    buffer.dones[:count, 0] = terminations | truncations
+    if buffer.handle_timeout_termination:
+        buffer.timeouts[:count, 0] = truncations & ~terminations
+    buffer.dist_params[:count, 0] = params
+    buffer.pos = count % size
+    buffer.full = count == size
+
+
+def _write_obs(
+    buffer: QWRReplayBuffer | DictQWRReplayBuffer,
+    name: str,
+    obs: np.ndarray | dict[str, np.ndarray],
+    keep: np.ndarray,
+) -> None:
+    count = len(keep)
+    storage = getattr(buffer, name)
+    if isinstance(storage, dict):
+        assert isinstance(obs, dict)
+        for key, array in storage.items():
+            array[:count, 0] = np.asarray(obs[key])[keep].reshape(count, *array.shape[2:])
+    else:
+        storage[:count, 0] = np.asarray(obs)[keep].reshape(count, *storage.shape[2:])
