@@ -533,7 +533,7 @@ class QWR(OffPolicyAlgorithm):
         dataset: Any,
         buffer_size: int | None = None,
         action_std: float | None = None,
-        discrete_epsilon: float = 0.1,
+        discrete_epsilon: float = 0.01,
         minari_root: str | None = None,
     ) -> OfflineDataset:
         """

