@@ -3,6 +3,7 @@ RL Zoo integration: the real ``python -m sb3_qwr.zoo``/``sb3-qwr`` commands on t
 they are made of (hyperparameter files, Optuna sampler, experiment manager, inference loading).
 """
 
+import importlib.util
 import inspect
 import os
 import shutil
@@ -278,6 +279,8 @@ def test_train_qwr_cartpole(log_folder: Path) -> None:
 
 
 def test_train_enjoy_record_qwr_pong(log_folder: Path) -> None:
+    # SB3's AtariWrapper resizes frames with OpenCV.
+    assert importlib.util.find_spec("cv2") is not None, "Atari needs OpenCV: pip install opencv-python-headless"
     env_id = "PongNoFrameskip-v4"
     # 100 interactions (400 frames) per episode and a tiny CNN budget keep this under a minute.
     args = ["train", "--algo", "qwr", "--env", env_id, "-n", "300", "--seed", "1", "-f", str(log_folder)]
