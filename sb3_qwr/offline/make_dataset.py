@@ -45,7 +45,7 @@ def algo_classes() -> dict[str, type[BaseAlgorithm]]:
     """
     import stable_baselines3 as sb3
 
-    from sb3_qwr import AWR, QWR
+    from sb3_qwr.qwr import QWR
 
     classes: dict[str, type[BaseAlgorithm]] = {
         "a2c": sb3.A2C,
@@ -55,8 +55,13 @@ def algo_classes() -> dict[str, type[BaseAlgorithm]]:
         "sac": sb3.SAC,
         "td3": sb3.TD3,
         "qwr": QWR,
-        "awr": AWR,
     }
+    try:
+        from sb3_qwr.awr import AWR
+    except ImportError:  # pragma: no cover - AWR is optional
+        pass
+    else:
+        classes["awr"] = AWR
     try:
         import sb3_contrib
     except ImportError:  # pragma: no cover - optional
