@@ -153,7 +153,7 @@ def from_replay_buffer(buffer: PathLike | ReplayBuffer, normalized_actions: bool
     :return: The dataset.
     """
     if not isinstance(buffer, ReplayBuffer | DictReplayBuffer):
-        loaded = load_from_pkl(buffer)
+        loaded = load_from_pkl(os.fspath(buffer))
         if not isinstance(loaded, ReplayBuffer | DictReplayBuffer):
             raise ValueError(f"{os.fspath(buffer)} holds a {type(loaded).__name__}, not an SB3 replay buffer.")
         buffer = loaded

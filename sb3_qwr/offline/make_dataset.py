@@ -278,7 +278,7 @@ def make_dataset(
 
     sources: list[tuple[str, PolicyFn]] = []
     for index, path in enumerate(policies):
-        model = classes[algo.lower()].load(path, device="cpu")
+        model = classes[algo.lower()].load(os.fspath(path), device="cpu")
         normalizer_path = None if vecnormalize is None else vecnormalize[index]
         normalizer = load_obs_normalizer(normalizer_path) if normalizer_path else None
         sources.append((os.fspath(path), noisy_policy(model, env.action_space, noise, rng, deterministic, normalizer)))
