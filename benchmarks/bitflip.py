@@ -1,0 +1,268 @@
+"""
+BitFlip benchmark of the QWR paper (Section 2.2, Figure 1): AWR and QWR (mean backup) on BitFlip with N bits.
+
+Protocol (Figure 1): for each N, 10 iterations of 1000 environment interactions, each followed by 300 critic
+and 300 actor updates; every other hyperparameter is the same for both algorithms (the defaults of Table 4:
+batch 256, replay 50K, learning rates 1e-4 / 5e-4, T = 3, lambda = 0.95, beta = 1, gamma = 0.99, target update
+every 100 critic updates, policy network 256-256). The score of a run is the mean return of 10 evaluation
+episodes played by the trained agent with its deterministic (arg-max) policy; the maximum is 5.
+
+Every finished (algo, N, seed) run is appended to the results JSON at once, and runs already there are skipped,
+so an interrupted benchmark resumes where it stopped. At the end the script draws the figure (median over
+seeds, min-max band, one dot per seed) and writes the markdown table into ``benchmarks/README.md``.
+
+Usage::
+
+    python benchmarks/bitflip.py --seeds 3            # run (or resume) the grid, then plot and write the table
+    python benchmarks/bitflip.py --report-only        # only redraw the figure and the table from the JSON
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.monitor import Monitor
+
+import sb3_qwr.envs  # noqa: F401  (registers BitFlip-v0)
+from sb3_qwr import AWR, QWR
+
+BENCHMARKS_DIR = Path(__file__).resolve().parent
+DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "bitflip.json"
+DEFAULT_FIGURE = BENCHMARKS_DIR / "bitflip.png"
+DEFAULT_README = BENCHMARKS_DIR / "README.md"
+TABLE_START = "<!-- bitflip-table:start -->"
+TABLE_END = "<!-- bitflip-table:end -->"
+ALGOS: dict[str, type[QWR]] = {"qwr": QWR, "awr": AWR}
+LABELS = {"qwr": "QWR (mean backup)", "awr": "AWR"}
+# Seed offset of the evaluation environment, so that it never replays the training episodes' starts.
+EVAL_SEED_OFFSET = 10_000
+
+
+def algo_kwargs(algo: str, train_steps: int, steps_per_iteration: int) -> dict[str, Any]:
+    """
+    Constructor arguments of one algorithm: the shared Figure 1 settings, plus ``backup="mean"`` for QWR.
+
+    :param algo: ``"qwr"`` or ``"awr"``.
+    :param train_steps: Critic and actor updates per iteration (Figure 1: 300).
+    :param steps_per_iteration: Environment interactions per iteration (Figure 1: 1000).
+    :return: Keyword arguments for the algorithm's constructor.
+    """
+    kwargs: dict[str, Any] = {
+        "train_freq": steps_per_iteration,
+        "n_critic_steps": train_steps,
+        "n_actor_steps": train_steps,
+    }
+    if algo == "qwr":
+        kwargs["backup"] = "mean"
+    return kwargs
+
+
+class IterationEval(BaseCallback):
+    """
+    Evaluate the deterministic policy after each training phase (at the start of the next collection).
+
+    :param eval_env: Environment to evaluate on.
+    :param n_episodes: Episodes per evaluation.
+    """
+
+    def __init__(self, eval_env: gym.Env, n_episodes: int):
+        super().__init__()
+        self.eval_env = eval_env
+        self.n_episodes = n_episodes
+        self.returns: list[float] = []
+
+    def _on_rollout_start(self) -> None:
+        if self.model._n_updates > 0:
+            mean_return, _ = evaluate_policy(self.model, self.eval_env, self.n_episodes, deterministic=True)
+            assert isinstance(mean_return, float)
+            self.returns.append(mean_return)
+
+    def _on_step(self) -> bool:
+        return True
+
+
+def run_one(algo: str, n_bits: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """
+    Train one algorithm on BitFlip with ``n_bits`` bits and evaluate it.
+
+    :param algo: ``"qwr"`` or ``"awr"``.
+    :param n_bits: Number of bits ``N``.
+    :param seed: Seed of the algorithm and the training environment.
+    :param args: Parsed command line.
+    :return: The result record.
+    """
+    start = time.perf_counter()
+    env = gym.make("BitFlip-v0", n_bits=n_bits)
+    eval_env = Monitor(gym.make("BitFlip-v0", n_bits=n_bits))
+    eval_env.reset(seed=seed + EVAL_SEED_OFFSET)
+    model = ALGOS[algo](
+        "MlpPolicy",
+        env,
+        seed=seed,
+        device="cpu",
+        **algo_kwargs(algo, args.train_steps, args.steps_per_iteration),
+    )
+    curve = IterationEval(eval_env, args.eval_episodes)
+    model.learn(args.iterations * args.steps_per_iteration, callback=curve)
+    returns, _ = evaluate_policy(model, eval_env, args.eval_episodes, deterministic=True, return_episode_rewards=True)
+    assert isinstance(returns, list)
+    episode_returns = [float(r) for r in returns]
+    return {
+        "algo": algo,
+        "n_bits": n_bits,
+        "seed": seed,
+        "return": float(np.mean(episode_returns)),
+        "episode_returns": episode_returns,
+        "iteration_returns": [*curve.returns, float(np.mean(episode_returns))],
+        "train_seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+def load_results(path: Path) -> list[dict[str, Any]]:
+    """The result records stored at ``path`` (an empty list if there is no file yet)."""
+    if not path.exists():
+        return []
+    return json.loads(path.read_text())["runs"]
+
+
+def save_results(path: Path, runs: list[dict[str, Any]], settings: dict[str, Any]) -> None:
+    """Write all records atomically (a crash never leaves a half-written file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"settings": settings, "runs": runs}, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[tuple[str, int], np.ndarray]:
+    """The final returns of all seeds, by (algo, N)."""
+    by_cell: dict[tuple[str, int], list[float]] = {}
+    for run in runs:
+        by_cell.setdefault((run["algo"], run["n_bits"]), []).append(run["return"])
+    return {cell: np.array(values) for cell, values in by_cell.items()}
+
+
+def markdown_table(runs: list[dict[str, Any]]) -> str:
+    """Median return over seeds (min-max and number of seeds) per N and algorithm."""
+    cells = summarize(runs)
+    n_values = sorted({n for _, n in cells})
+    algos = [algo for algo in ALGOS if any(a == algo for a, _ in cells)]
+    lines = ["| N | " + " | ".join(LABELS[a] for a in algos) + " |", "| --- |" + " --- |" * len(algos)]
+    for n in n_values:
+        row = [str(n)]
+        for algo in algos:
+            values = cells.get((algo, n))
+            if values is None:
+                row.append("-")
+            else:
+                row.append(f"{np.median(values):.1f} ({values.min():.1f} to {values.max():.1f}, {len(values)} seeds)")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def plot(runs: list[dict[str, Any]], path: Path) -> None:
+    """Return against N for both algorithms: median over seeds, min-max band and one dot per seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = summarize(runs)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    colors = {"qwr": "tab:blue", "awr": "tab:orange"}
+    for algo in ALGOS:
+        n_values = sorted(n for a, n in cells if a == algo)
+        if not n_values:
+            continue
+        medians = [np.median(cells[algo, n]) for n in n_values]
+        lows = [cells[algo, n].min() for n in n_values]
+        highs = [cells[algo, n].max() for n in n_values]
+        ax.plot(n_values, medians, "o-", color=colors[algo], label=f"{LABELS[algo]} (median)")
+        ax.fill_between(n_values, lows, highs, color=colors[algo], alpha=0.2)
+        for n in n_values:
+            ax.scatter([n] * len(cells[algo, n]), cells[algo, n], color=colors[algo], s=10, alpha=0.6)
+    ax.axhline(5.0, color="gray", linestyle="--", linewidth=1, label="maximum return")
+    ax.set_xlabel("N (number of bits)")
+    ax.set_ylabel("mean return of 10 evaluation episodes")
+    ax.set_title("BitFlip: AWR vs QWR (10 x 1000 interactions)")
+    ax.set_ylim(-5.3, 5.3)
+    ax.legend(loc="lower left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_table(readme: Path, table: str) -> None:
+    """Replace the text between the BitFlip table markers of ``readme`` with ``table``."""
+    text = readme.read_text()
+    if TABLE_START not in text or TABLE_END not in text:
+        raise ValueError(f"{readme} has no {TABLE_START} ... {TABLE_END} markers for the BitFlip table.")
+    head, rest = text.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    readme.write_text(f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n-bits", type=int, nargs="+", default=[5, 8, 10, 15, 20, 30], help="values of N")
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0 .. seeds-1)")
+    parser.add_argument("--algos", nargs="+", choices=list(ALGOS), default=list(ALGOS))
+    parser.add_argument("--iterations", type=int, default=10, help="training iterations")
+    parser.add_argument("--steps-per-iteration", type=int, default=1000, help="interactions per iteration")
+    parser.add_argument("--train-steps", type=int, default=300, help="critic and actor updates per iteration")
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    parser.add_argument("--figure", type=Path, default=DEFAULT_FIGURE)
+    parser.add_argument("--readme", type=Path, default=DEFAULT_README, help="markdown file that gets the table")
+    parser.add_argument("--report-only", action="store_true", help="only draw the figure and write the table")
+    args = parser.parse_args(argv)
+    th.set_num_threads(args.threads)
+
+    settings = {
+        "iterations": args.iterations,
+        "steps_per_iteration": args.steps_per_iteration,
+        "train_steps": args.train_steps,
+        "eval_episodes": args.eval_episodes,
+    }
+    runs = load_results(args.results)
+    if runs and not args.report_only:
+        stored = json.loads(args.results.read_text())["settings"]
+        if stored != settings:
+            sys.exit(f"{args.results} was produced with {stored}, not {settings}: use another --results file.")
+    if not args.report_only:
+        done = {(run["algo"], run["n_bits"], run["seed"]) for run in runs}
+        # Seed-major order: an interrupted run still has whole seeds for every N.
+        for seed in range(args.seeds):
+            for n_bits in args.n_bits:
+                for algo in args.algos:
+                    if (algo, n_bits, seed) in done:
+                        continue
+                    record = run_one(algo, n_bits, seed, args)
+                    runs.append(record)
+                    save_results(args.results, runs, settings)
+                    print(
+                        f"{algo} N={n_bits} seed={seed}: return {record['return']:.1f} "
+                        f"(per iteration {record['iteration_returns']}) in {record['train_seconds']:.0f} s",
+                        flush=True,
+                    )
+    if not runs:
+        sys.exit(f"No results in {args.results}.")
+    plot(runs, args.figure)
+    table = markdown_table(runs)
+    print(table)
+    if args.readme.exists():
+        write_table(args.readme, table)
+
+
+if __name__ == "__main__":
+    main()
