@@ -1,0 +1,360 @@
+"""
+Offline benchmark of the QWR paper (Section 4.4, Figure 3): QWR (and AWR) trained for 30 iterations on a fixed
+dataset of episodes collected by diverse policies, without any environment interaction.
+
+Protocol of Figure 3 (profile ``full``, the defaults): for each of HalfCheetah-v5, Hopper-v5 and Walker2d-v5,
+
+1. behaviour policies: SAC (SB3 defaults) saved after each of ``--checkpoints`` training steps (diverse
+   policies of increasing quality; 50K to 300K by default);
+2. the dataset: ``--episodes`` = 50 episodes (time limit 1000) shared round-robin among the checkpoints, each
+   acting with its mean action plus Gaussian noise of std ``--noise`` in [-1, 1] units, plus
+   ``--random-episodes`` episodes of uniform random actions, written as a local Minari dataset by
+   ``sb3_qwr.offline.make_dataset``; its average episode return is the horizontal line of the figure;
+3. QWR (Table 4 defaults: 1000 critic and 1000 actor updates per iteration, batch 256, log-sum-exp backup) and
+   AWR (``sb3_qwr.AWR`` when it exists, same settings) load the dataset with ``model.load_dataset`` (mu: a
+   Gaussian of std 0.4 centered on each dataset action, as the paper) and train with
+   ``model.learn_offline(--iterations)``, never stepping the environment;
+4. score: mean return of ``--eval-episodes`` deterministic evaluation episodes at the end; median and
+   interquartile range over ``--seeds`` seeds (4 in the paper).
+
+Everything is resumable: the checkpoints and datasets live under ``--work-dir`` (ignored by git) and are reused,
+every finished (profile, env, algo, seed) run is appended to the results JSON at once and skipped when it is
+there. The figure and the markdown table (``benchmarks/README.md``, section "Offline (Figure 3)") are redrawn
+from the JSON at the end; every profile in the JSON gets its own rows, labeled with its settings.
+
+Usage::
+
+    python benchmarks/offline.py                                   # the full Figure 3 protocol (days of CPU)
+    python benchmarks/offline.py --profile reduced --envs Hopper-v5 \\
+        --checkpoints 5000 10000 15000 --episodes 15 --random-episodes 5 --iterations 10 \\
+        --critic-steps 200 --actor-steps 200 --eval-episodes 5
+    python benchmarks/offline.py --report-only                     # only redraw the figure and the table
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from stable_baselines3 import SAC
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.monitor import Monitor
+
+from sb3_qwr import QWR
+from sb3_qwr.offline import from_minari
+from sb3_qwr.offline.make_dataset import make_dataset
+
+BENCHMARKS_DIR = Path(__file__).resolve().parent
+DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "offline.json"
+DEFAULT_FIGURE = BENCHMARKS_DIR / "offline.png"
+DEFAULT_README = BENCHMARKS_DIR / "README.md"
+DEFAULT_WORK_DIR = BENCHMARKS_DIR / "runs" / "offline"
+TABLE_START = "<!-- offline-table:start -->"
+TABLE_END = "<!-- offline-table:end -->"
+ENVS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5")
+LABELS = {"qwr": "QWR", "awr": "AWR"}
+# Seed offset of the evaluation environment, so that it never replays the dataset's starts.
+EVAL_SEED_OFFSET = 10_000
+
+
+def algo_classes() -> dict[str, type[QWR]]:
+    """QWR, and AWR when ``sb3_qwr.awr.AWR`` exists."""
+    classes: dict[str, type[QWR]] = {"qwr": QWR}
+    if importlib.util.find_spec("sb3_qwr.awr") is not None:
+        from sb3_qwr import awr
+
+        if hasattr(awr, "AWR"):
+            classes["awr"] = awr.AWR
+    return classes
+
+
+def settings_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings that define a profile (a stored profile must be resumed with the same ones)."""
+    return {
+        "checkpoints": args.checkpoints,
+        "episodes": args.episodes,
+        "random_episodes": args.random_episodes,
+        "noise": args.noise,
+        "iterations": args.iterations,
+        "critic_steps": args.critic_steps,
+        "actor_steps": args.actor_steps,
+        "eval_episodes": args.eval_episodes,
+    }
+
+
+def train_behaviour_policies(env_id: str, args: argparse.Namespace) -> list[Path]:
+    """
+    Train SAC and save it at every checkpoint (reusing the checkpoints already on disk).
+
+    :param env_id: The environment.
+    :param args: Parsed command line.
+    :return: The checkpoint paths, in training order.
+    """
+    folder = args.work_dir / args.profile / env_id / "sac"
+    paths = [folder / f"sac_{steps}.zip" for steps in args.checkpoints]
+    if all(path.exists() for path in paths):
+        return paths
+    folder.mkdir(parents=True, exist_ok=True)
+    model = SAC("MlpPolicy", gym.make(env_id), seed=args.behaviour_seed, device=args.device, verbose=0)
+    start = time.perf_counter()
+    for steps, path in zip(args.checkpoints, paths, strict=True):
+        model.learn(steps - model.num_timesteps, reset_num_timesteps=False)
+        model.save(path)
+        print(f"{env_id}: SAC checkpoint at {steps} steps ({time.perf_counter() - start:.0f} s)", flush=True)
+    return paths
+
+
+def build_dataset(env_id: str, args: argparse.Namespace, record: dict[str, Any]) -> str:
+    """
+    Write the Minari dataset of an environment (once) and store its summary in ``record["dataset"]``.
+
+    :param env_id: The environment.
+    :param args: Parsed command line.
+    :param record: The environment's record in the results.
+    :return: The dataset id (under the profile's Minari root).
+    """
+    dataset_id = f"{env_id.split('-')[0].lower()}/diverse-v0"
+    root = args.work_dir / args.profile / "minari"
+    if (root / dataset_id / "data").is_dir() and "dataset" in record:
+        return dataset_id
+    if (root / dataset_id).exists():
+        sys.exit(f"{root / dataset_id} exists but its summary is not in the results: delete it to rebuild it.")
+    checkpoints = train_behaviour_policies(env_id, args)
+    summary = make_dataset(
+        env_id,
+        dataset_id,
+        policies=checkpoints,
+        algo="sac",
+        episodes=args.episodes,
+        noise=args.noise,
+        random_episodes=args.random_episodes,
+        root=root,
+        seed=args.behaviour_seed,
+    )
+    record["dataset"] = {
+        "id": dataset_id,
+        "episodes": summary.n_episodes,
+        "steps": summary.n_steps,
+        "average_return": summary.average_return,
+        "returns_by_source": {Path(k).stem: float(np.mean(v)) for k, v in summary.returns_by_source.items()},
+    }
+    return dataset_id
+
+
+def run_one(env_id: str, algo: str, seed: int, dataset_id: str, args: argparse.Namespace) -> dict[str, Any]:
+    """
+    Train one algorithm offline on the dataset and evaluate it.
+
+    :param env_id: The environment (only its spaces are used for training).
+    :param algo: ``"qwr"`` or ``"awr"``.
+    :param seed: Seed of the algorithm.
+    :param dataset_id: The Minari dataset.
+    :param args: Parsed command line.
+    :return: The result record.
+    """
+    start = time.perf_counter()
+    dataset = from_minari(dataset_id, root=args.work_dir / args.profile / "minari")
+    model = algo_classes()[algo](
+        "MlpPolicy",
+        gym.make(env_id),
+        n_critic_steps=args.critic_steps,
+        n_actor_steps=args.actor_steps,
+        seed=seed,
+        device=args.device,
+    )
+    model.load_dataset(dataset)
+    model.learn_offline(args.iterations)
+    eval_env = Monitor(gym.make(env_id))
+    eval_env.reset(seed=seed + EVAL_SEED_OFFSET)
+    returns, _ = evaluate_policy(model, eval_env, args.eval_episodes, deterministic=True, return_episode_rewards=True)
+    assert model.num_timesteps == 0, "offline training must not step the environment"
+    episode_returns = [float(r) for r in returns]
+    return {
+        "env": env_id,
+        "algo": algo,
+        "seed": seed,
+        "return": float(np.mean(episode_returns)),
+        "episode_returns": episode_returns,
+        "train_seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """The stored results (profiles by name), or an empty structure."""
+    if not path.exists():
+        return {"profiles": {}}
+    return json.loads(path.read_text())
+
+
+def save_results(path: Path, results: dict[str, Any]) -> None:
+    """Write all results atomically (a crash never leaves a half-written file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(results, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    """25th, 50th and 75th percentiles."""
+    q25, q50, q75 = np.percentile(values, [25, 50, 75])
+    return float(q25), float(q50), float(q75)
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    """One row per (profile, env): dataset return, then median (IQR, seeds) of each algorithm."""
+    algos = sorted({run["algo"] for p in results["profiles"].values() for e in p["envs"].values() for run in e["runs"]})
+    algos = [a for a in LABELS if a in algos]
+    header = "| profile | env | dataset (episodes, steps) | dataset average return | "
+    header += " | ".join(f"{LABELS[a]} median (IQR, seeds)" for a in algos) + " |"
+    lines = [header, "| --- | --- | --- | --- |" + " --- |" * len(algos)]
+    for name, profile in results["profiles"].items():
+        for env_id, record in profile["envs"].items():
+            data = record.get("dataset")
+            if data is None:
+                continue
+            row = [name, env_id, f"{data['episodes']}, {data['steps']}", f"{data['average_return']:.0f}"]
+            for algo in algos:
+                values = [run["return"] for run in record["runs"] if run["algo"] == algo]
+                if values:
+                    q25, q50, q75 = quartiles(values)
+                    row.append(f"{q50:.0f} ({q25:.0f} to {q75:.0f}, {len(values)})")
+                else:
+                    row.append("not run")
+            lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    for name, profile in results["profiles"].items():
+        s = profile["settings"]
+        lines.append(
+            f"- `{name}`: SAC checkpoints at {s['checkpoints']} steps, {s['episodes']} policy episodes (noise "
+            f"{s['noise']}) + {s['random_episodes']} random episodes, {s['iterations']} iterations of "
+            f"{s['critic_steps']} critic + {s['actor_steps']} actor updates, {s['eval_episodes']} evaluation episodes."
+        )
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    """Figure 3: per environment, median return bars with IQR lines and the dataset's average return."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [
+        (name, env_id, record)
+        for name, profile in results["profiles"].items()
+        for env_id, record in profile["envs"].items()
+        if record.get("dataset") and record["runs"]
+    ]
+    if not panels:
+        return
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6), squeeze=False)
+    colors = {"qwr": "tab:blue", "awr": "tab:orange"}
+    for ax, (name, env_id, record) in zip(axes[0], panels, strict=True):
+        algos = [a for a in LABELS if any(run["algo"] == a for run in record["runs"])]
+        for i, algo in enumerate(algos):
+            values = [run["return"] for run in record["runs"] if run["algo"] == algo]
+            q25, q50, q75 = quartiles(values)
+            ax.bar(i, q50, color=colors[algo], alpha=0.8, label=LABELS[algo])
+            ax.vlines(i, q25, q75, color="black")
+            ax.scatter([i] * len(values), values, color="black", s=8, zorder=3)
+        ax.axhline(record["dataset"]["average_return"], color="gray", linestyle="--", label="dataset average")
+        ax.set_xticks(range(len(algos)), [LABELS[a] for a in algos])
+        iterations = results["profiles"][name]["settings"]["iterations"]
+        ax.set_title(f"{env_id} ({name}, {iterations} it.)", fontsize=9)
+        ax.set_ylabel("return")
+        ax.grid(axis="y", alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_table(readme: Path, table: str) -> None:
+    """Replace the text between the offline table markers of ``readme`` with ``table``."""
+    text = readme.read_text()
+    if TABLE_START not in text or TABLE_END not in text:
+        raise ValueError(f"{readme} has no {TABLE_START} ... {TABLE_END} markers for the offline table.")
+    head, rest = text.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    readme.write_text(f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="full", help="name of this set of settings in the results")
+    parser.add_argument("--envs", nargs="+", default=list(ENVS))
+    parser.add_argument("--algos", nargs="+", default=None, help="default: qwr, and awr when it exists")
+    parser.add_argument("--seeds", type=int, default=4, help="number of seeds (0 .. seeds-1)")
+    parser.add_argument(
+        "--checkpoints", type=int, nargs="+", default=[50_000, 100_000, 200_000, 300_000], help="SAC steps of the checkpoints"
+    )
+    parser.add_argument("--episodes", type=int, default=50, help="policy episodes in the dataset")
+    parser.add_argument("--random-episodes", type=int, default=0, help="random episodes in the dataset")
+    parser.add_argument("--noise", type=float, default=0.1, help="Gaussian action noise std in [-1, 1] units")
+    parser.add_argument("--behaviour-seed", type=int, default=0, help="seed of SAC and of the dataset")
+    parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--critic-steps", type=int, default=1000, help="critic updates per iteration")
+    parser.add_argument("--actor-steps", type=int, default=1000, help="actor updates per iteration")
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="checkpoints and datasets")
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    parser.add_argument("--figure", type=Path, default=DEFAULT_FIGURE)
+    parser.add_argument("--readme", type=Path, default=DEFAULT_README, help="markdown file that gets the table")
+    parser.add_argument("--report-only", action="store_true", help="only draw the figure and write the table")
+    args = parser.parse_args(argv)
+    th.set_num_threads(args.threads)
+    args.checkpoints = sorted(args.checkpoints)
+
+    results = load_results(args.results)
+    if not args.report_only:
+        classes = algo_classes()
+        algos = args.algos or list(classes)
+        unknown = set(algos) - set(classes)
+        if unknown:
+            sys.exit(f"Unknown or unavailable algorithms {sorted(unknown)}: available {sorted(classes)}.")
+        settings = settings_of(args)
+        profile = results["profiles"].setdefault(args.profile, {"settings": settings, "envs": {}})
+        if profile["settings"] != settings:
+            sys.exit(
+                f"Profile {args.profile!r} in {args.results} was produced with {profile['settings']}, "
+                f"not {settings}: use another --profile."
+            )
+        for env_id in args.envs:
+            record = profile["envs"].setdefault(env_id, {"runs": []})
+            dataset_id = build_dataset(env_id, args, record)
+            save_results(args.results, results)
+            print(f"{env_id}: dataset {record['dataset']}", flush=True)
+            done = {(run["algo"], run["seed"]) for run in record["runs"]}
+            for seed in range(args.seeds):
+                for algo in algos:
+                    if (algo, seed) in done:
+                        continue
+                    run = run_one(env_id, algo, seed, dataset_id, args)
+                    record["runs"].append(run)
+                    save_results(args.results, results)
+                    print(
+                        f"{args.profile} {env_id} {algo} seed={seed}: return {run['return']:.1f} "
+                        f"({run['train_seconds']:.0f} s)",
+                        flush=True,
+                    )
+    if not results["profiles"]:
+        sys.exit(f"No results in {args.results}.")
+    plot(results, args.figure)
+    table = markdown_table(results)
+    print(table)
+    if args.readme.exists():
+        write_table(args.readme, table)
+
+
+if __name__ == "__main__":
+    main()
