@@ -28,7 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     model = QWR("MlpPolicy", args.env, seed=args.seed, device=args.device, verbose=0)
     model.learn(args.timesteps, progress_bar=not args.no_progress_bar)
     train_seconds = time.perf_counter() - start
-    mean_return, std_return = evaluate_policy(model, model.get_env(), n_eval_episodes=args.eval_episodes)
+    env = model.get_env()
+    assert env is not None
+    mean_return, std_return = evaluate_policy(model, env, n_eval_episodes=args.eval_episodes)
     print(
         f"QWR on {args.env}: {args.timesteps} steps in {train_seconds:.0f} s, evaluation return "
         f"{mean_return:.1f} +- {std_return:.1f} over {args.eval_episodes} episodes"

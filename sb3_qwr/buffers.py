@@ -190,6 +190,17 @@ class _QWRBufferMixin:
             "valid": index.valid,
         }
 
+    def sample(self, batch_size: int, env: VecNormalize | None = None) -> QWRReplayBufferSamples:
+        """
+        Sample transitions uniformly with the ``T`` transitions that follow each (what the critic needs).
+
+        :param batch_size: Number of transitions.
+        :param env: VecNormalize to normalize observations and rewards with, if any.
+        :return: A :class:`QWRReplayBufferSamples`.
+        """
+        upper_bound = self.buffer_size if self.full else self.pos
+        return self._qwr_samples(np.random.randint(0, upper_bound, size=batch_size), env)
+
     def sample_states(self, batch_size: int, env: VecNormalize | None = None) -> QWRStateSamples:
         """
         Sample states with their stored ``mu`` only (what the actor update needs; cheaper than ``sample``).
@@ -221,7 +232,7 @@ class _QWRBufferMixin:
         )
 
 
-class QWRReplayBuffer(_QWRBufferMixin, ReplayBuffer):
+class QWRReplayBuffer(_QWRBufferMixin, ReplayBuffer):  # type: ignore[misc]
     """
     SB3 ``ReplayBuffer`` that also stores the parameters of ``mu(.|s)`` and samples multi-step sequences.
 
@@ -289,7 +300,7 @@ class QWRReplayBuffer(_QWRBufferMixin, ReplayBuffer):
         return self._qwr_samples(batch_inds, env)
 
 
-class DictQWRReplayBuffer(_QWRBufferMixin, DictReplayBuffer):
+class DictQWRReplayBuffer(_QWRBufferMixin, DictReplayBuffer):  # type: ignore[misc]
     """
     SB3 ``DictReplayBuffer`` with the storage of ``mu(.|s)`` and the multi-step sampling of
     :class:`QWRReplayBuffer`, for ``Dict`` observation spaces (``MultiInputPolicy``).

@@ -134,6 +134,8 @@ class QCritic(BaseModel):
     :param normalize_images: Whether to divide images by 255.
     """
 
+    features_extractor: BaseFeaturesExtractor
+
     def __init__(
         self,
         observation_space: spaces.Space,
