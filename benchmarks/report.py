@@ -1,0 +1,328 @@
+"""
+Results tables and learning curves from the run summaries of ``benchmarks/run.py``.
+
+Reads every ``benchmarks/results/<suite>/*.json`` of the suites of ``run.py`` and writes, between the markers
+``<!-- report.py:begin -->`` and ``<!-- report.py:end -->`` of ``benchmarks/RESULTS.md`` (text outside them is
+kept; the block is appended when the file has no markers), one table per suite: for every environment and
+variant of the suite, the median +- half the interquartile range over seeds of the final evaluation return (the
+statistic of the paper's tables), the interquartile mean with a 95% stratified bootstrap confidence interval
+(``rliable``), the paper's number, the number of seeds and the training steps. Cells without a summary read "not
+run"; smoke runs are labeled as such. Learning curves (median and interquartile band over seeds of the
+checkpoint evaluations) go to ``benchmarks/results/<suite>/curves/<env>.png`` and are linked from the tables.
+
+Every number comes from a summary file::
+
+    python benchmarks/report.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+BENCHMARKS_DIR = Path(__file__).resolve().parent
+BEGIN_MARKER = "<!-- report.py:begin -->"
+END_MARKER = "<!-- report.py:end -->"
+
+#: Final returns of QWR-LSE in the paper (Kozakowski et al. 2021): Table 1 (MuJoCo, 100K interactions) and
+#: Table 2 (Atari, 100K interactions). Keys: (suite, variant, env).
+PAPER_SCORES: dict[tuple[str, str, str], float] = {
+    ("mujoco100k", "qwr-lse", "HalfCheetah-v5"): 2323.0,
+    ("mujoco100k", "qwr-lse", "Walker2d-v5"): 1301.0,
+    ("mujoco100k", "qwr-lse", "Hopper-v5"): 1758.0,
+    ("mujoco100k", "qwr-lse", "Humanoid-v5"): 511.0,
+    ("atari100k", "qwr-lse", "BoxingNoFrameskip-v4"): 4.6,
+    ("atari100k", "qwr-lse", "BreakoutNoFrameskip-v4"): 8.0,
+    ("atari100k", "qwr-lse", "FreewayNoFrameskip-v4"): 21.2,
+    ("atari100k", "qwr-lse", "GopherNoFrameskip-v4"): 776.0,
+    ("atari100k", "qwr-lse", "PongNoFrameskip-v4"): -7.6,
+    ("atari100k", "qwr-lse", "SeaquestNoFrameskip-v4"): 308.0,
+}
+
+#: Row order of the tables.
+VARIANT_ORDER = ("qwr-lse", "qwr-max", "qwr-avg", "sac", "ppo", "dqn")
+
+
+def load_run_module() -> ModuleType:
+    """
+    :return: ``benchmarks/run.py`` as a module (suites and variants).
+    """
+    if "benchmarks_run" in sys.modules:
+        return sys.modules["benchmarks_run"]
+    spec = importlib.util.spec_from_file_location("benchmarks_run", BENCHMARKS_DIR / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["benchmarks_run"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_summaries(results_dir: Path, suites: Sequence[str]) -> list[dict[str, Any]]:
+    """
+    :param results_dir: Root of the summaries (``results/<suite>/*.json``).
+    :param suites: Suite names to read.
+    :return: The summaries, sorted by suite, variant, environment and seed.
+    """
+    summaries = []
+    for suite in suites:
+        for path in sorted((results_dir / suite).glob("*.json")):
+            summary = json.loads(path.read_text())
+            if summary.get("suite") == suite and "final_eval" in summary:
+                summaries.append(summary)
+    return sorted(summaries, key=lambda s: (s["suite"], s["variant"], s["env"], s["seed"]))
+
+
+def median_half_iqr(scores: Sequence[float]) -> tuple[float, float]:
+    """
+    :param scores: One score per seed.
+    :return: The median and half the interquartile range (numpy's linear interpolation of percentiles).
+    """
+    q25, q50, q75 = np.percentile(np.asarray(scores, dtype=float), [25, 50, 75])
+    return float(q50), float(q75 - q25) / 2
+
+
+def iqm_interval(scores: Sequence[float], reps: int = 2000, seed: int = 0) -> tuple[float, float | None, float | None]:
+    """
+    Interquartile mean of the scores with a 95% stratified bootstrap confidence interval (``rliable``).
+
+    :param scores: One score per seed.
+    :param reps: Bootstrap replications.
+    :param seed: Seed of the bootstrap.
+    :return: The IQM and the interval's bounds (``None`` with fewer than 2 scores).
+    """
+    from rliable import library, metrics
+
+    values = np.asarray(scores, dtype=float).reshape(-1, 1)  # (runs, tasks)
+    iqm = float(metrics.aggregate_iqm(values))
+    if len(values) < 2:
+        return iqm, None, None
+    _, intervals = library.get_interval_estimates(
+        {"x": values},
+        lambda x: np.array([metrics.aggregate_iqm(x)]),
+        reps=reps,
+        random_state=np.random.RandomState(seed),
+    )
+    low, high = intervals["x"][:, 0]
+    return iqm, float(low), float(high)
+
+
+def _fmt(value: float) -> str:
+    """Format a return with precision suited to its magnitude."""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}"
+
+
+def plot_curves(suite: str, env: str, summaries: Sequence[dict[str, Any]], labels: dict[str, str], path: Path) -> None:
+    """
+    Learning curves of one environment of a suite: median and interquartile band over seeds of the checkpoint
+    evaluation returns of every variant (at the checkpoints all its seeds have).
+
+    :param suite: Suite name (title).
+    :param env: Environment id.
+    :param summaries: The summaries of this suite and environment.
+    :param labels: Display name per variant.
+    :param path: Output PNG.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for variant in VARIANT_ORDER:
+        runs = [s for s in summaries if s["variant"] == variant and s["checkpoint_evals"]["timesteps"]]
+        if not runs:
+            continue
+        steps = sorted(set.intersection(*(set(s["checkpoint_evals"]["timesteps"]) for s in runs)))
+        if not steps:
+            continue
+        curves = np.array(
+            [
+                [dict(zip(s["checkpoint_evals"]["timesteps"], s["checkpoint_evals"]["mean"], strict=True))[t] for t in steps]
+                for s in runs
+            ]
+        )
+        q25, q50, q75 = np.percentile(curves, [25, 50, 75], axis=0)
+        line = ax.plot(steps, q50, marker="o", markersize=3, label=f"{labels[variant]} ({len(runs)} seeds)")[0]
+        ax.fill_between(steps, q25, q75, color=line.get_color(), alpha=0.2)
+    ax.set_title(f"{env} ({suite})")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("evaluation return (median, IQR)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def suite_section(
+    suite: Any, summaries: Sequence[dict[str, Any]], labels: dict[str, str], results_dir: Path, md_dir: Path, plots: bool
+) -> str:
+    """
+    The markdown of one suite: a table and links to its learning curves.
+
+    :param suite: A ``Suite`` of ``run.py``.
+    :param summaries: The summaries of this suite.
+    :param labels: Display name per variant.
+    :param results_dir: Root of the summaries (curves go to ``<results_dir>/<suite>/curves``).
+    :param md_dir: Folder of the markdown file (links are relative to it).
+    :param plots: Whether to draw the learning curves.
+    :return: The section's markdown.
+    """
+    smoke = not suite.comparable
+    lines = [f"### {suite.name}: {suite.description}", ""]
+    if smoke:
+        lines += [
+            "**Smoke runs**: a few thousand steps with reduced updates, to check the pipeline; not comparable with the paper.",
+            "",
+        ]
+    lines += [
+        "| Environment | Algorithm | Median ± ½ IQR | IQM [95% CI] | Paper | Seeds | Steps | Steps/s (median) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    curve_links = []
+    for env in suite.envs:
+        env_runs = [s for s in summaries if s["env"] == env]
+        variants = [v for v in VARIANT_ORDER if v in suite.variants_for(env)]
+        for variant in variants:
+            runs = [s for s in env_runs if s["variant"] == variant]
+            paper = PAPER_SCORES.get((suite.name, variant, env))
+            paper_text = "n/a (smoke run)" if smoke else "—" if paper is None else _fmt(paper)
+            if not runs:
+                row = [env, labels[variant], "not run", "not run", paper_text, "0", str(suite.timesteps_for(env)), "—"]
+            else:
+                scores = [s["final_eval"]["mean"] for s in runs]
+                median, half_iqr = median_half_iqr(scores)
+                iqm, low, high = iqm_interval(scores)
+                interval = "n/a (1 seed)" if low is None or high is None else f"[{_fmt(low)}, {_fmt(high)}]"
+                tag = " (smoke)" if smoke else ""
+                steps = sorted({int(s["n_timesteps"]) for s in runs})
+                speeds = [s["steps_per_s"] for s in runs if s.get("steps_per_s")]
+                row = [
+                    env,
+                    labels[variant],
+                    f"{_fmt(median)} ± {_fmt(half_iqr)}{tag}",
+                    f"{_fmt(iqm)} {interval}{tag}",
+                    paper_text,
+                    str(len(runs)),
+                    "/".join(str(n) for n in steps),
+                    f"{np.median(speeds):.0f}" if speeds else "—",
+                ]
+            lines.append("| " + " | ".join(row) + " |")
+        if env_runs and plots:
+            path = results_dir / suite.name / "curves" / f"{env}.png"
+            plot_curves(suite.name, env, env_runs, labels, path)
+            curve_links.append(f"[{env}]({Path(_relpath(path, md_dir)).as_posix()})")
+    lines.append("")
+    if curve_links:
+        lines += ["Learning curves (checkpoint evaluations, median and IQR over seeds): " + ", ".join(curve_links), ""]
+    return "\n".join(lines)
+
+
+def _relpath(path: Path, start: Path) -> str:
+    import os
+
+    return os.path.relpath(path.resolve(), start.resolve())
+
+
+def environment_notes(summaries: Sequence[dict[str, Any]]) -> str:
+    """
+    :param summaries: All summaries.
+    :return: The machines and package versions the summaries were made with.
+    """
+    machines = sorted(
+        {
+            f"{m.get('platform')}, {m.get('cpu_count')} CPUs, {m.get('torch_threads')} torch thread(s), "
+            f"GPU: {m.get('gpu') or 'none'}"
+            for m in (s.get("machine", {}) for s in summaries)
+        }
+    )
+    versions = sorted({", ".join(f"{k} {v}" for k, v in s.get("versions", {}).items() if v is not None) for s in summaries})
+    lines = []
+    if machines:
+        lines.append("Machines: " + "; ".join(machines) + ".")
+    if versions:
+        lines.append("Versions: " + "; ".join(versions) + ".")
+    return "\n\n".join(lines)
+
+
+def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
+    """
+    The generated block (between the markers, markers included).
+
+    :param results_dir: Root of the summaries.
+    :param md_dir: Folder of the markdown file.
+    :param plots: Whether to draw the learning curves.
+    :return: The markdown block.
+    """
+    run = load_run_module()
+    labels = {name: variant.label for name, variant in run.VARIANTS.items()}
+    summaries = load_summaries(results_dir, list(run.SUITES))
+    parts = [
+        BEGIN_MARKER,
+        "## Suites (generated by `python benchmarks/report.py`; do not edit between the markers)",
+        "",
+        "Score of a run: mean return of 10 episodes of the deterministic policy of the final model (the final "
+        "evaluation of `benchmarks/run.py`). Over seeds: median ± half the interquartile range (the paper's "
+        "statistic) and the interquartile mean with a 95% stratified bootstrap confidence interval (rliable). "
+        "Paper: QWR-LSE in Tables 1 and 2 of Kozakowski et al. (2021). Every number comes from a summary in "
+        "`benchmarks/results/<suite>/`.",
+        "",
+    ]
+    for suite in run.SUITES.values():
+        parts.append(
+            suite_section(suite, [s for s in summaries if s["suite"] == suite.name], labels, results_dir, md_dir, plots)
+        )
+    notes = environment_notes(summaries)
+    if notes:
+        parts += [notes, ""]
+    parts.append(END_MARKER)
+    return "\n".join(parts)
+
+
+def write_between_markers(path: Path, block: str) -> None:
+    """
+    Put ``block`` (markers included) in place of the marked block of ``path``, keeping the rest of the file;
+    append it when the file has no markers, create the file when it does not exist.
+
+    :param path: The markdown file.
+    :param block: The block, starting with ``BEGIN_MARKER`` and ending with ``END_MARKER``.
+    """
+    if not path.exists():
+        path.write_text(f"# Benchmark results\n\n{block}\n")
+        return
+    text = path.read_text()
+    begin, end = text.find(BEGIN_MARKER), text.find(END_MARKER)
+    if begin >= 0 and end > begin:
+        text = text[:begin] + block + text[end + len(END_MARKER) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """
+    Entry point: ``python benchmarks/report.py [--results-dir DIR] [--output FILE] [--no-plots]``.
+
+    :param argv: Command-line arguments (``sys.argv[1:]`` when ``None``).
+    """
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].strip())
+    parser.add_argument("--results-dir", type=Path, default=BENCHMARKS_DIR / "results")
+    parser.add_argument("--output", type=Path, default=BENCHMARKS_DIR / "RESULTS.md")
+    parser.add_argument("--no-plots", action="store_true", help="skip the learning curves")
+    args = parser.parse_args(argv)
+    block = render(args.results_dir, args.output.parent, plots=not args.no_plots)
+    write_between_markers(args.output, block)
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
