@@ -21,6 +21,7 @@ import argparse
 import importlib.util
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -104,12 +105,14 @@ def iqm_interval(scores: Sequence[float], reps: int = 2000, seed: int = 0) -> tu
     iqm = float(metrics.aggregate_iqm(values))
     if len(values) < 2:
         return iqm, None, None
-    _, intervals = library.get_interval_estimates(
-        {"x": values},
-        lambda x: np.array([metrics.aggregate_iqm(x)]),
-        reps=reps,
-        random_state=np.random.RandomState(seed),
-    )
+    with warnings.catch_warnings():  # arch's notice about its future default generator
+        warnings.simplefilter("ignore", FutureWarning)
+        _, intervals = library.get_interval_estimates(
+            {"x": values},
+            lambda x: np.array([metrics.aggregate_iqm(x)]),
+            reps=reps,
+            random_state=np.random.RandomState(seed),
+        )
     low, high = intervals["x"][:, 0]
     return iqm, float(low), float(high)
 

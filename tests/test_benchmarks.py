@@ -1,0 +1,232 @@
+"""benchmarks/run.py (suites, summaries, resuming) and benchmarks/report.py (statistics, RESULTS.md markers)."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str, filename: str):
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS_DIR / filename)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+report = _load("benchmarks_report", "report.py")
+run = report.load_run_module()
+
+
+def test_suites_expand():
+    mujoco = run.expand_suite(run.SUITES["mujoco100k"])
+    assert len(mujoco) == 4 * 5 * 5
+    assert {spec.variant for spec in mujoco} == {"qwr-lse", "qwr-max", "qwr-avg", "sac", "ppo"}
+    assert {spec.seed for spec in mujoco} == set(range(5))
+    assert all(spec.n_timesteps == 100_000 and spec.eval_freq == 10_000 and spec.eval_episodes == 10 for spec in mujoco)
+    by_variant = {spec.variant: spec for spec in mujoco}
+    assert by_variant["qwr-lse"].algo == "qwr" and by_variant["qwr-lse"].params == ("backup:'lse'",)
+    assert by_variant["qwr-max"].params == ("backup:'max'",)
+    assert by_variant["qwr-avg"].params == ("backup:'mean'",)
+    assert by_variant["sac"].algo == "sac" and by_variant["sac"].params == ()
+
+    atari = run.expand_suite(run.SUITES["atari100k"])
+    assert len(atari) == 6 * 3 * 5
+    assert {spec.algo for spec in atari} == {"qwr", "ppo", "dqn"}
+
+    one_m = run.expand_suite(run.SUITES["mujoco1m"], variants=["qwr-lse"], envs=["Hopper-v5"], seeds=[3])
+    assert len(one_m) == 1
+    assert one_m[0].params == ("backup:'lse'", "backup_temperature:1.0", "backup_scale:'std'")
+    assert one_m[0].n_timesteps == 1_000_000 and one_m[0].seed == 3
+
+    smoke = run.expand_suite(run.SUITES["smoke"])
+    assert len(smoke) == 2 * 5
+    pong = [spec for spec in smoke if spec.env == "PongNoFrameskip-v4"]
+    assert {spec.variant for spec in pong} == {"qwr-lse"}
+    assert pong[0].n_timesteps == 1000
+    # The env-specific buffer size replaces the suite's in place.
+    assert [p for p in pong[0].params if p.startswith("buffer_size")] == ["buffer_size:1000"]
+
+    with pytest.raises(ValueError):
+        run.expand_suite(run.SUITES["mujoco100k"], variants=["nope"])
+    with pytest.raises(ValueError):
+        run.expand_suite(run.SUITES["mujoco100k"], envs=["PongNoFrameskip-v4"])
+
+
+def test_train_command(tmp_path):
+    spec = run.expand_suite(run.SUITES["mujoco100k"], variants=["qwr-max"], envs=["Walker2d-v5"], seeds=[2])[0]
+    assert spec.name == "qwr-max__Walker2d-v5__seed2"
+    command = spec.train_command(tmp_path, device="cuda")
+    assert command[1:4] == ["-m", "sb3_qwr.zoo", "train"]
+    flags = dict(zip(command[4:-2:2], command[5:-2:2], strict=False))
+    assert flags["--algo"] == "qwr" and flags["--env"] == "Walker2d-v5" and flags["--seed"] == "2"
+    assert flags["-f"] == str(tmp_path / "mujoco100k" / spec.name)
+    assert flags["--eval-freq"] == "10000" and flags["--eval-episodes"] == "10" and flags["-n"] == "100000"
+    assert flags["--device"] == "cuda"
+    assert command[-2:] == ["-params", "backup:'max'"]
+    assert spec.summary_path(tmp_path) == tmp_path / "mujoco100k" / f"{spec.name}.json"
+
+
+def _fabricate_run(spec, runs_dir: Path) -> np.ndarray:
+    """A trained and evaluated run folder as execute_run leaves it before the summary."""
+    folder = spec.log_folder(runs_dir)
+    zoo_dir = folder / spec.algo / f"{spec.env}_1"
+    zoo_dir.mkdir(parents=True)
+    (zoo_dir / f"{spec.env}.zip").write_bytes(b"model")
+    results = np.array([[1.0, 3.0], [10.0, 20.0], [100.0, 300.0]])
+    np.savez(
+        zoo_dir / "evaluations.npz",
+        timesteps=np.array([1000, 2000, 3000]),
+        results=results,
+        ep_lengths=np.array([[5, 7], [10, 10], [200, 200]]),
+    )
+    timing = {"train_wall_time_s": 30.0, "started": "a", "finished": "b", "command": ["python", "-m", "sb3_qwr.zoo"]}
+    (folder / "timing.json").write_text(json.dumps(timing))
+    final = {
+        "returns": [400.0, 600.0],
+        "lengths": [1000, 1000],
+        "mean": 500.0,
+        "std": 100.0,
+        "deterministic": True,
+        "wall_time_s": 2.0,
+        "machine": {"platform": "test", "cpu_count": 2, "torch_threads": 1, "gpu": None},
+    }
+    (folder / "final_eval.json").write_text(json.dumps(final))
+    return results
+
+
+def test_summary_from_run_folder(tmp_path, monkeypatch):
+    runs_dir, results_dir = tmp_path / "runs", tmp_path / "results"
+    spec = run.expand_suite(run.SUITES["smoke"], variants=["qwr-lse"], envs=["Hopper-v5"], seeds=[0])[0]
+    _fabricate_run(spec, runs_dir)
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError("a finished stage ran again")
+
+    monkeypatch.setattr(run.subprocess, "call", no_subprocess)
+    assert not run.is_finished(spec, results_dir)
+    summary = run.execute_run(spec, runs_dir, results_dir)
+    assert run.is_finished(spec, results_dir)
+    assert json.loads(spec.summary_path(results_dir).read_text()) == summary
+    assert summary["suite"] == "smoke" and summary["variant"] == "qwr-lse" and summary["algo"] == "qwr"
+    assert summary["env"] == "Hopper-v5" and summary["seed"] == 0 and summary["n_timesteps"] == 3000
+    assert summary["final_eval"]["mean"] == 500.0 and summary["final_eval"]["returns"] == [400.0, 600.0]
+    checkpoints = summary["checkpoint_evals"]
+    assert checkpoints["timesteps"] == [1000, 2000, 3000]
+    assert checkpoints["mean"] == [2.0, 15.0, 200.0]
+    assert checkpoints["std"] == [1.0, 5.0, 100.0]
+    assert checkpoints["returns"][2] == [100.0, 300.0]
+    assert checkpoints["mean_lengths"] == [6.0, 10.0, 200.0]
+    assert summary["train_wall_time_s"] == 30.0 and summary["steps_per_s"] == 100.0
+    assert summary["machine"]["torch_threads"] == 1
+    assert summary["versions"]["stable-baselines3"] is not None
+    assert summary["run_dir"].endswith("qwr/Hopper-v5_1")
+
+
+def test_finished_runs_are_skipped(tmp_path, monkeypatch):
+    runs_dir, results_dir = tmp_path / "runs", tmp_path / "results"
+    specs = run.expand_suite(run.SUITES["smoke"], variants=["sac"], envs=["Pendulum-v1"])
+    done, todo = specs
+    done.summary_path(results_dir).parent.mkdir(parents=True)
+    done.summary_path(results_dir).write_text("{}")
+    executed = []
+
+    def fake_execute(spec, runs_dir, results_dir, device):
+        executed.append(spec.name)
+        return {"final_eval": {"mean": 1.0}, "train_wall_time_s": 1.0, "steps_per_s": 3000.0}
+
+    monkeypatch.setattr(run, "execute_run", fake_execute)
+    failed = run.run_suite(specs, jobs=2, runs_dir=runs_dir, results_dir=results_dir, progress_interval=3600)
+    assert failed == [] and executed == [todo.name]
+
+
+def test_interrupted_training_restarts(tmp_path, monkeypatch):
+    runs_dir, results_dir = tmp_path / "runs", tmp_path / "results"
+    spec = run.expand_suite(run.SUITES["smoke"], variants=["sac"], envs=["Pendulum-v1"], seeds=[0])[0]
+    stale = spec.log_folder(runs_dir) / "sac" / "Pendulum-v1_1"
+    stale.mkdir(parents=True)  # no final model: training was interrupted
+    calls = []
+
+    def failing_call(command, **kwargs):
+        calls.append(command)
+        return 1
+
+    monkeypatch.setattr(run.subprocess, "call", failing_call)
+    with pytest.raises(run.RunFailed):
+        run.execute_run(spec, runs_dir, results_dir)
+    assert not stale.exists()  # the interrupted run's folder was cleared before training again
+    assert calls[0][1:4] == ["-m", "sb3_qwr.zoo", "train"]
+
+
+def _summary(suite, variant, env, seed, score, n_timesteps=100_000):
+    return {
+        "suite": suite,
+        "variant": variant,
+        "algo": run.VARIANTS[variant].algo,
+        "env": env,
+        "seed": seed,
+        "n_timesteps": n_timesteps,
+        "final_eval": {"mean": score},
+        "checkpoint_evals": {"timesteps": [50_000, 100_000], "mean": [score / 2, score]},
+        "steps_per_s": 50.0,
+        "machine": {"platform": "test", "cpu_count": 2, "torch_threads": 1, "gpu": None},
+        "versions": {"torch": "x"},
+    }
+
+
+def test_statistics():
+    assert report.median_half_iqr([1, 2, 3, 4, 100]) == (3.0, 1.0)
+    assert report.median_half_iqr([7.0]) == (7.0, 0.0)
+    iqm, low, high = report.iqm_interval([1, 2, 3, 4, 5, 6, 7, 8])
+    assert iqm == pytest.approx(4.5)
+    assert low is not None and high is not None and low <= iqm <= high
+    assert report.iqm_interval([5.0])[1:] == (None, None)
+
+
+def test_report_table_and_markers(tmp_path):
+    results_dir = tmp_path / "results"
+    for seed, score in enumerate([1000.0, 2000.0, 3000.0, 4000.0, 10000.0]):
+        summary = _summary("mujoco100k", "qwr-lse", "Hopper-v5", seed, score)
+        path = results_dir / "mujoco100k" / f"qwr-lse__Hopper-v5__seed{seed}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(summary))
+    smoke = _summary("smoke", "sac", "Pendulum-v1", 0, -900.0, n_timesteps=3000)
+    (results_dir / "smoke").mkdir()
+    (results_dir / "smoke" / "sac__Pendulum-v1__seed0.json").write_text(json.dumps(smoke))
+
+    output = tmp_path / "RESULTS.md"
+    before = "# Results\n\nIntro kept.\n\n"
+    after = "\n\n## Speed\n\nSpeed table kept.\n"
+    output.write_text(f"{before}{report.BEGIN_MARKER}\nold generated text\n{report.END_MARKER}{after}")
+    report.main(["--results-dir", str(results_dir), "--output", str(output)])
+    text = output.read_text()
+    assert text.startswith(before) and text.endswith(after)
+    assert "old generated text" not in text
+    mujoco_text = text[text.index("### mujoco100k") : text.index("### atari100k")]
+    rows = {tuple(cell.strip() for cell in line.strip("|").split("|")[:2]): line for line in mujoco_text.splitlines()}
+    hopper = rows[("Hopper-v5", "QWR-LSE")]
+    assert "| 3000 ± 1000 |" in hopper  # median 3000, quartiles 2000 and 4000
+    assert "| 1758 | 5 | 100000 |" in hopper
+    assert "not run" in rows[("Hopper-v5", "SAC")]
+    assert "not run" in rows[("HalfCheetah-v5", "QWR-LSE")] and "| 2323 |" in rows[("HalfCheetah-v5", "QWR-LSE")]
+    smoke_text = text[text.index("### smoke") :]
+    smoke_rows = {tuple(cell.strip() for cell in line.strip("|").split("|")[:2]): line for line in smoke_text.splitlines()}
+    assert "(smoke)" in smoke_rows[("Pendulum-v1", "SAC")] and "-900" in smoke_rows[("Pendulum-v1", "SAC")]
+    assert "not run" in smoke_rows[("PongNoFrameskip-v4", "QWR-LSE")] and "smoke run" in smoke_rows[("Hopper-v5", "SAC")]
+    assert (results_dir / "mujoco100k" / "curves" / "Hopper-v5.png").is_file()
+    assert "(results/mujoco100k/curves/Hopper-v5.png)" in text
+
+    # Run again: the block is replaced, not duplicated; a file without markers gets the block appended.
+    report.main(["--results-dir", str(results_dir), "--output", str(output), "--no-plots"])
+    assert output.read_text().count(report.BEGIN_MARKER) == 1
+    other = tmp_path / "OTHER.md"
+    other.write_text("# Other\n\nText.\n")
+    report.main(["--results-dir", str(results_dir), "--output", str(other), "--no-plots"])
+    assert other.read_text().startswith("# Other\n\nText.\n\n" + report.BEGIN_MARKER)
