@@ -1,6 +1,24 @@
 """
 Benchmark suites (algorithm x environment x seed) run through the RL Zoo wrapper of sb3-qwr.
 
+Suites (run.py / report.py)
+---------------------------
+
+(Documentation of these two scripts; ``benchmarks/README.md`` was being edited by others when they were written.)
+Exact commands, from the repository root (``pip install -e ".[benchmarks]"`` for rliable)::
+
+    python benchmarks/run.py --list                      # every suite, expanded, with done/todo per run
+    python benchmarks/run.py smoke --jobs 2              # the CPU smoke suite (~10-20 min on 2 cores)
+    python benchmarks/run.py mujoco100k --jobs 4         # Table 1 setting; 100 runs of 100K steps
+    python benchmarks/run.py mujoco100k --algos qwr-lse sac --envs Hopper-v5 --seeds 0 1 2 --jobs 2
+    python benchmarks/run.py atari100k --device cuda     # Table 2 setting (QWR's Atari buffer needs ~2.8 GB)
+    python benchmarks/run.py mujoco1m --algos qwr-lse --jobs 4   # Table 3 setting, 1M steps
+    python benchmarks/report.py                          # RESULTS.md tables and learning-curve PNGs
+
+Interrupt with Ctrl-C and run the same command again to resume (finished runs are skipped). Commit the
+summaries (``benchmarks/results/<suite>/*.json``), the curves (``benchmarks/results/<suite>/curves/*.png``) and
+``benchmarks/RESULTS.md``; the logs under ``benchmarks/runs/`` stay local.
+
 Each run is one ``python -m sb3_qwr.zoo train`` process::
 
     python -m sb3_qwr.zoo train --algo <algo> --env <env> --seed <k> -f benchmarks/runs/<suite>/<run name> \\
@@ -743,11 +761,17 @@ def run_suite(
 
     reporter = threading.Thread(target=report, daemon=True)
     reporter.start()
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            list(pool.map(work, todo))
+        for future in [pool.submit(work, spec) for spec in todo]:
+            future.result()
+    except KeyboardInterrupt:
+        # The children got the interrupt too; start no queued run (rerun the command to resume).
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     finally:
         stop.set()
+        pool.shutdown(wait=True)
     print(progress.line(), flush=True)
     return progress.failed
 
