@@ -277,7 +277,10 @@ def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
         "evaluation of `benchmarks/run.py`). Over seeds: median ± half the interquartile range (the paper's "
         "statistic) and the interquartile mean with a 95% stratified bootstrap confidence interval (rliable). "
         "Paper: QWR-LSE in Tables 1 and 2 of Kozakowski et al. (2021). Every number comes from a summary in "
-        "`benchmarks/results/<suite>/`.",
+        "`benchmarks/results/<suite>/`. Learning curves: the Zoo's checkpoint evaluations (10 episodes every "
+        "`eval_freq` steps; deterministic policy, except on Atari where the Zoo evaluates the stochastic one). "
+        "Steps/s: training steps over the wall time of the training process (checkpoint evaluations included), "
+        "on the machine below, which may have been shared.",
         "",
     ]
     for suite in run.SUITES.values():

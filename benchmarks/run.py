@@ -221,7 +221,7 @@ SUITES: dict[str, Suite] = {
         env_timesteps={"PongNoFrameskip-v4": 1_000},
         env_variants={"PongNoFrameskip-v4": ("qwr-lse",)},
         comparable=False,
-        description="smoke runs: a few thousand steps, QWR with 100+100 updates per iteration (not comparable)",
+        description="a few thousand steps, QWR with 100 + 100 updates per iteration (CPU-sized)",
     ),
 }
 
