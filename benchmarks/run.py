@@ -74,6 +74,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -592,6 +593,19 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def trained_timesteps(zoo_run_dir: Path, env_id: str) -> int:
+    """
+    :param zoo_run_dir: ``<log folder>/<algo>/<env>_<id>``.
+    :param env_id: Environment id.
+    :return: ``num_timesteps`` of the final model saved by the Zoo (0 when there is no readable model).
+    """
+    try:
+        with zipfile.ZipFile(zoo_run_dir / f"{env_id}.zip") as archive:
+            return int(json.loads(archive.read("data"))["num_timesteps"])
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return 0
+
+
 class RunFailed(RuntimeError):
     """A child process of a run exited with an error."""
 
@@ -612,7 +626,7 @@ def execute_run(
     timing_path = folder / "timing.json"
     final_path = folder / "final_eval.json"
     zoo_dir = find_zoo_run_dir(spec, runs_dir)
-    trained = zoo_dir is not None and (zoo_dir / f"{spec.env}.zip").is_file() and timing_path.is_file()
+    trained = zoo_dir is not None and timing_path.is_file() and trained_timesteps(zoo_dir, spec.env) >= spec.n_timesteps
     if not trained:
         if folder.exists():
             shutil.rmtree(folder)  # an interrupted training: start again
@@ -630,10 +644,14 @@ def execute_run(
             "finished": _now(),
             "command": ["python", *(_repo_relative(part) for part in command[1:])],
         }
-        timing_path.write_text(json.dumps(timing, indent=1))
         zoo_dir = find_zoo_run_dir(spec, runs_dir)
         if zoo_dir is None or not (zoo_dir / f"{spec.env}.zip").is_file():
             raise RunFailed(f"no final model after training; see {folder / 'train.log'}")
+        # The Zoo saves the model and exits normally when interrupted (Ctrl-C): check the model is complete.
+        steps = trained_timesteps(zoo_dir, spec.env)
+        if steps < spec.n_timesteps:
+            raise RunFailed(f"training stopped at {steps} of {spec.n_timesteps} steps; see {folder / 'train.log'}")
+        timing_path.write_text(json.dumps(timing, indent=1))
         final_path.unlink(missing_ok=True)
     assert zoo_dir is not None
     if not final_path.is_file():
@@ -739,7 +757,11 @@ def run_suite(
     progress = Progress(len(todo), len(specs) - len(todo))
     print(progress.line(), flush=True)
 
+    cancelled = threading.Event()
+
     def work(spec: RunSpec) -> None:
+        if cancelled.is_set():
+            return
         progress.event(spec.name, "start")
         try:
             summary = execute_run(spec, runs_dir, results_dir, device)
@@ -767,6 +789,7 @@ def run_suite(
             future.result()
     except KeyboardInterrupt:
         # The children got the interrupt too; start no queued run (rerun the command to resume).
+        cancelled.set()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:

@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -74,12 +75,13 @@ def test_train_command(tmp_path):
     assert spec.summary_path(tmp_path) == tmp_path / "mujoco100k" / f"{spec.name}.json"
 
 
-def _fabricate_run(spec, runs_dir: Path) -> np.ndarray:
+def _fabricate_run(spec, runs_dir: Path, num_timesteps: int = 3000) -> np.ndarray:
     """A trained and evaluated run folder as execute_run leaves it before the summary."""
     folder = spec.log_folder(runs_dir)
     zoo_dir = folder / spec.algo / f"{spec.env}_1"
     zoo_dir.mkdir(parents=True)
-    (zoo_dir / f"{spec.env}.zip").write_bytes(b"model")
+    with zipfile.ZipFile(zoo_dir / f"{spec.env}.zip", "w") as archive:
+        archive.writestr("data", json.dumps({"num_timesteps": num_timesteps}))
     results = np.array([[1.0, 3.0], [10.0, 20.0], [100.0, 300.0]])
     np.savez(
         zoo_dir / "evaluations.npz",
@@ -163,6 +165,26 @@ def test_interrupted_training_restarts(tmp_path, monkeypatch):
         run.execute_run(spec, runs_dir, results_dir)
     assert not stale.exists()  # the interrupted run's folder was cleared before training again
     assert calls[0][1:4] == ["-m", "sb3_qwr.zoo", "train"]
+
+
+def test_incomplete_model_trains_again(tmp_path, monkeypatch):
+    runs_dir, results_dir = tmp_path / "runs", tmp_path / "results"
+    spec = run.expand_suite(run.SUITES["smoke"], variants=["qwr-lse"], envs=["Pendulum-v1"], seeds=[0])[0]
+    _fabricate_run(spec, runs_dir, num_timesteps=1000)  # saved by the Zoo after an interrupt
+    assert run.trained_timesteps(run.find_zoo_run_dir(spec, runs_dir), spec.env) == 1000
+    calls = []
+
+    def fake_train(command, **kwargs):
+        calls.append(command)
+        _fabricate_run(spec, runs_dir, num_timesteps=2000)  # interrupted again
+        (spec.log_folder(runs_dir) / "timing.json").unlink()  # written by run.py, not by the Zoo
+        return 0
+
+    monkeypatch.setattr(run.subprocess, "call", fake_train)
+    with pytest.raises(run.RunFailed, match="stopped at 2000 of 3000"):
+        run.execute_run(spec, runs_dir, results_dir)
+    assert len(calls) == 1 and calls[0][3] == "train"
+    assert not (spec.log_folder(runs_dir) / "timing.json").exists() and not run.is_finished(spec, results_dir)
 
 
 def _summary(suite, variant, env, seed, score, n_timesteps=100_000):
