@@ -46,7 +46,8 @@ Suites (``python benchmarks/run.py --list`` prints them expanded):
 * ``mujoco100k``: HalfCheetah-v5, Hopper-v5, Walker2d-v5, Humanoid-v5; qwr-lse, sac, ppo, qwr-max, qwr-avg;
   100K steps; seeds 0-4 (Table 1 of the paper).
 * ``atari100k``: Boxing, Breakout, Freeway, Gopher, Pong, Seaquest (``NoFrameskip-v4``); qwr-lse, ppo, dqn;
-  100K interactions (agent steps, 400K frames); seeds 0-4 (Table 2).
+  100K interactions (agent steps, 400K frames); seeds 0-4 (Table 2). DQN with ``learning_starts:1600`` (the
+  Zoo's 100K would leave no step to learn in).
 * ``mujoco1m``: the MuJoCo envs at 1M steps, QWR with ``backup_temperature:1.0 backup_scale:'std'`` (Table 3),
   SAC and PPO; seeds 0-4.
 * ``smoke``: a few thousand steps of Pendulum-v1 and Hopper-v5 (qwr-lse, sac) and 1000 steps of
@@ -200,6 +201,9 @@ SUITES: dict[str, Suite] = {
         ATARI_ENVS,
         ("qwr-lse", "ppo", "dqn"),
         100_000,
+        # The Zoo's DQN starts learning after 100K steps (its budget is 10M): start after 1600 as Data-Efficient
+        # Rainbow does in the 100K setting.
+        params={"dqn": ("learning_starts:1600",)},
         description="Atari NoFrameskip-v4, 100K interactions (paper Table 2)",
     ),
     "mujoco1m": Suite(

@@ -41,6 +41,7 @@ def test_suites_expand():
     atari = run.expand_suite(run.SUITES["atari100k"])
     assert len(atari) == 6 * 3 * 5
     assert {spec.algo for spec in atari} == {"qwr", "ppo", "dqn"}
+    assert {spec.params for spec in atari if spec.algo == "dqn"} == {("learning_starts:1600",)}
 
     one_m = run.expand_suite(run.SUITES["mujoco1m"], variants=["qwr-lse"], envs=["Hopper-v5"], seeds=[3])
     assert len(one_m) == 1
