@@ -42,7 +42,7 @@ DEFAULT_README = BENCHMARKS_DIR / "README.md"
 TABLE_START = "<!-- bitflip-table:start -->"
 TABLE_END = "<!-- bitflip-table:end -->"
 ALGOS: dict[str, type[QWR]] = {"qwr": QWR, "awr": AWR}
-LABELS = {"qwr": "QWR (mean backup)", "awr": "AWR"}
+LABELS = {"qwr": "QWR-mean", "awr": "AWR"}
 # Seed offset of the evaluation environment, so that it never replays the training episodes' starts.
 EVAL_SEED_OFFSET = 10_000
 
@@ -142,62 +142,82 @@ def save_results(path: Path, runs: list[dict[str, Any]], settings: dict[str, Any
     os.replace(tmp, path)
 
 
-def summarize(runs: list[dict[str, Any]]) -> dict[tuple[str, int], np.ndarray]:
-    """The final returns of all seeds, by (algo, N)."""
+def summarize(runs: list[dict[str, Any]], key: str = "return") -> dict[tuple[str, int], np.ndarray]:
+    """
+    One number per seed, by (algo, N).
+
+    :param runs: The result records.
+    :param key: ``"return"`` (the final score) or ``"curve_mean"`` (the mean of the 10 per-iteration scores,
+        a measure of how fast the algorithm learns).
+    :return: The values of all seeds of each (algo, N).
+    """
     by_cell: dict[tuple[str, int], list[float]] = {}
     for run in runs:
-        by_cell.setdefault((run["algo"], run["n_bits"]), []).append(run["return"])
+        value = float(np.mean(run["iteration_returns"])) if key == "curve_mean" else run[key]
+        by_cell.setdefault((run["algo"], run["n_bits"]), []).append(value)
     return {cell: np.array(values) for cell, values in by_cell.items()}
 
 
 def markdown_table(runs: list[dict[str, Any]]) -> str:
-    """Median return over seeds (min-max and number of seeds) per N and algorithm."""
-    cells = summarize(runs)
-    n_values = sorted({n for _, n in cells})
-    algos = [algo for algo in ALGOS if any(a == algo for a, _ in cells)]
-    lines = ["| N | " + " | ".join(LABELS[a] for a in algos) + " |", "| --- |" + " --- |" * len(algos)]
+    """
+    Per N and algorithm: the median over seeds (and min to max) of the final return, then of the mean return
+    over the iterations (evaluated after each of them).
+    """
+    columns = [("return", "final"), ("curve_mean", "mean over iterations")]
+    cells = {key: summarize(runs, key) for key, _ in columns}
+    n_values = sorted({n for _, n in cells["return"]})
+    algos = [algo for algo in ALGOS if any(a == algo for a, _ in cells["return"])]
+    seeds = sorted({len(v) for v in cells["return"].values()})
+    header = [f"{LABELS[a]}, {name}" for key, name in columns for a in algos]
+    lines = ["| N | " + " | ".join(header) + " |", "| --- |" + " --- |" * len(header)]
     for n in n_values:
         row = [str(n)]
-        for algo in algos:
-            values = cells.get((algo, n))
-            if values is None:
-                row.append("-")
-            else:
-                row.append(f"{np.median(values):.1f} ({values.min():.1f} to {values.max():.1f}, {len(values)} seeds)")
+        for key, _ in columns:
+            for algo in algos:
+                values = cells[key].get((algo, n))
+                row.append("-" if values is None else f"{np.median(values):.1f} ({values.min():.1f} to {values.max():.1f})")
         lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    lines.append(f"Median over {' or '.join(map(str, seeds))} seeds (min to max over seeds in parentheses).")
     return "\n".join(lines)
 
 
 def plot(runs: list[dict[str, Any]], path: Path) -> None:
-    """Return against N for both algorithms: median over seeds, min-max band and one dot per seed."""
+    """
+    Return against N for both algorithms, at the end (left, the paper's Figure 1) and averaged over the
+    iterations (right): median over seeds, min-max band and one dot per seed.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cells = summarize(runs)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     colors = {"qwr": "tab:blue", "awr": "tab:orange"}
-    for algo in ALGOS:
-        n_values = sorted(n for a, n in cells if a == algo)
-        if not n_values:
-            continue
-        medians = [np.median(cells[algo, n]) for n in n_values]
-        lows = [cells[algo, n].min() for n in n_values]
-        highs = [cells[algo, n].max() for n in n_values]
-        ax.plot(n_values, medians, "o-", color=colors[algo], label=f"{LABELS[algo]} (median)")
-        ax.fill_between(n_values, lows, highs, color=colors[algo], alpha=0.2)
-        for n in n_values:
-            ax.scatter([n] * len(cells[algo, n]), cells[algo, n], color=colors[algo], s=10, alpha=0.6)
-    ax.axhline(5.0, color="gray", linestyle="--", linewidth=1, label="maximum return")
-    ax.set_xlabel("N (number of bits)")
-    ax.set_ylabel("mean return of 10 evaluation episodes")
-    ax.set_title("BitFlip: AWR vs QWR (10 x 1000 interactions)")
-    ax.set_ylim(-5.3, 5.3)
-    ax.legend(loc="lower left")
-    ax.grid(alpha=0.3)
+    titles = {"return": "final return (Figure 1)", "curve_mean": "mean return over the 10 iterations"}
+    for ax, (key, title) in zip(axes, titles.items(), strict=True):
+        cells = summarize(runs, key)
+        for algo in ALGOS:
+            n_values = sorted(n for a, n in cells if a == algo)
+            if not n_values:
+                continue
+            medians = [np.median(cells[algo, n]) for n in n_values]
+            lows = [cells[algo, n].min() for n in n_values]
+            highs = [cells[algo, n].max() for n in n_values]
+            ax.plot(n_values, medians, "o-", color=colors[algo], label=f"{LABELS[algo]} (median)")
+            ax.fill_between(n_values, lows, highs, color=colors[algo], alpha=0.2)
+            for n in n_values:
+                ax.scatter([n] * len(cells[algo, n]), cells[algo, n], color=colors[algo], s=10, alpha=0.6)
+        ax.axhline(5.0, color="gray", linestyle="--", linewidth=1, label="maximum return")
+        ax.set_xlabel("N (number of bits)")
+        ax.set_title(f"BitFlip: {title}")
+        lowest = min(float(values.min()) for values in cells.values())
+        ax.set_ylim(min(-0.5, lowest - 0.3), 5.3)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("mean return of 10 deterministic episodes")
+    axes[0].legend(loc="lower left")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
