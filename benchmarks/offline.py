@@ -28,13 +28,20 @@ Usage::
     python benchmarks/offline.py --profile reduced --envs Hopper-v5 \\
         --checkpoints 5000 10000 15000 --episodes 15 --random-episodes 5 --iterations 10 \\
         --critic-steps 200 --actor-steps 200 --eval-episodes 5
+    python benchmarks/offline.py --profile figure3-hopper --envs Hopper-v5 --episodes 45 --random-episodes 5 \\
+        --behaviour-models sac-3k=runs/a/Hopper-v5.zip sac-100k=runs/b/best_model.zip   # reuse saved SAC models
     python benchmarks/offline.py --report-only                     # only redraw the figure and the table
+
+``--behaviour-models [LABEL=]PATH ...`` replaces step 1 by SAC models saved elsewhere (for example by the
+``mujoco100k`` runs of ``benchmarks/run.py``, whose Zoo folders hold the final model and the best checkpoint):
+they are copied under the work dir with their labels, which name them in the dataset summary.
 """
 
 import argparse
 import importlib.util
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -77,7 +84,10 @@ def algo_classes() -> dict[str, type[QWR]]:
 
 def settings_of(args: argparse.Namespace) -> dict[str, Any]:
     """The settings that define a profile (a stored profile must be resumed with the same ones)."""
-    return {
+    settings: dict[str, Any] = {}
+    if args.behaviour_models:
+        settings["behaviour_models"] = [label for label, _ in parse_models(args.behaviour_models)]
+    return settings | {
         "checkpoints": args.checkpoints,
         "episodes": args.episodes,
         "random_episodes": args.random_episodes,
@@ -87,6 +97,48 @@ def settings_of(args: argparse.Namespace) -> dict[str, Any]:
         "actor_steps": args.actor_steps,
         "eval_episodes": args.eval_episodes,
     }
+
+
+def parse_models(specs: list[str]) -> list[tuple[str, Path]]:
+    """
+    ``LABEL=PATH`` (or ``PATH``, labeled by its position and file name) for each ``--behaviour-models`` entry.
+
+    :param specs: The entries of the command line.
+    :return: ``(label, path)`` pairs, in the given order.
+    """
+    pairs = []
+    for i, spec in enumerate(specs):
+        label, sep, path = spec.partition("=")
+        if not sep:
+            label, path = f"{i:02d}_{Path(spec).stem}", spec
+        pairs.append((label, Path(path)))
+    labels = [label for label, _ in pairs]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"--behaviour-models labels must be unique, got {labels}.")
+    return pairs
+
+
+def behaviour_policies(env_id: str, args: argparse.Namespace) -> list[Path]:
+    """
+    The behaviour policies of the dataset: copies of the ``--behaviour-models`` (named by their labels, so that
+    the dataset summary reports each one's return), or SAC checkpoints trained here.
+
+    :param env_id: The environment.
+    :param args: Parsed command line.
+    :return: The model paths.
+    """
+    if not args.behaviour_models:
+        return train_behaviour_policies(env_id, args)
+    folder = args.work_dir / args.profile / env_id / "behaviour"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for label, path in parse_models(args.behaviour_models):
+        if not path.is_file():
+            sys.exit(f"Behaviour model {path} ({label}) does not exist.")
+        target = folder / f"{label}.zip"
+        shutil.copyfile(path, target)
+        paths.append(target)
+    return paths
 
 
 def train_behaviour_policies(env_id: str, args: argparse.Namespace) -> list[Path]:
@@ -126,11 +178,10 @@ def build_dataset(env_id: str, args: argparse.Namespace, record: dict[str, Any])
         return dataset_id
     if (root / dataset_id).exists():
         sys.exit(f"{root / dataset_id} exists but its summary is not in the results: delete it to rebuild it.")
-    checkpoints = train_behaviour_policies(env_id, args)
     summary = make_dataset(
         env_id,
         dataset_id,
-        policies=checkpoints,
+        policies=behaviour_policies(env_id, args),
         algo="sac",
         episodes=args.episodes,
         noise=args.noise,
@@ -231,8 +282,13 @@ def markdown_table(results: dict[str, Any]) -> str:
     lines.append("")
     for name, profile in results["profiles"].items():
         s = profile["settings"]
+        sources = (
+            f"saved SAC models {', '.join(s['behaviour_models'])}"
+            if s.get("behaviour_models")
+            else f"SAC checkpoints at {s['checkpoints']} steps"
+        )
         lines.append(
-            f"- `{name}`: SAC checkpoints at {s['checkpoints']} steps, {s['episodes']} policy episodes (noise "
+            f"- `{name}`: {sources}, {s['episodes']} policy episodes (noise "
             f"{s['noise']}) + {s['random_episodes']} random episodes, {s['iterations']} iterations of "
             f"{s['critic_steps']} critic + {s['actor_steps']} actor updates, {s['eval_episodes']} evaluation episodes."
         )
@@ -296,6 +352,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--checkpoints", type=int, nargs="+", default=[50_000, 100_000, 200_000, 300_000], help="SAC steps of the checkpoints"
     )
+    parser.add_argument(
+        "--behaviour-models",
+        nargs="+",
+        default=None,
+        metavar="[LABEL=]PATH",
+        help="saved SAC models (.zip) to use as behaviour policies instead of training SAC (one env only)",
+    )
     parser.add_argument("--episodes", type=int, default=50, help="policy episodes in the dataset")
     parser.add_argument("--random-episodes", type=int, default=0, help="random episodes in the dataset")
     parser.add_argument("--noise", type=float, default=0.1, help="Gaussian action noise std in [-1, 1] units")
@@ -314,6 +377,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     th.set_num_threads(args.threads)
     args.checkpoints = sorted(args.checkpoints)
+    if args.behaviour_models and len(args.envs) != 1:
+        parser.error("--behaviour-models are policies of one environment: give exactly one --envs.")
 
     results = load_results(args.results)
     if not args.report_only:

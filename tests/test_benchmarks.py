@@ -253,3 +253,43 @@ def test_report_table_and_markers(tmp_path):
     other.write_text("# Other\n\nText.\n")
     report.main(["--results-dir", str(results_dir), "--output", str(other), "--no-plots"])
     assert other.read_text().startswith("# Other\n\nText.\n\n" + report.BEGIN_MARKER)
+
+
+def test_offline_behaviour_models(tmp_path):
+    offline = _load("benchmarks_offline", "offline.py")
+    pairs = offline.parse_models(["good=a/best_model.zip", "b/Hopper-v5.zip"])
+    assert pairs == [("good", Path("a/best_model.zip")), ("01_Hopper-v5", Path("b/Hopper-v5.zip"))]
+    with pytest.raises(ValueError, match="unique"):
+        offline.parse_models(["x=a.zip", "x=b.zip"])
+    with pytest.raises(SystemExit):  # the models are environment-specific
+        offline.main(
+            ["--envs", "Hopper-v5", "Walker2d-v5", "--behaviour-models", "a.zip", "--results", str(tmp_path / "r.json")]
+        )
+    args = offline.argparse.Namespace(
+        behaviour_models=["good=a.zip"],
+        checkpoints=[1],
+        episodes=2,
+        random_episodes=1,
+        noise=0.1,
+        iterations=3,
+        critic_steps=4,
+        actor_steps=5,
+        eval_episodes=6,
+    )
+    settings = offline.settings_of(args)
+    assert settings["behaviour_models"] == ["good"]
+    results = {
+        "profiles": {
+            "p": {
+                "settings": settings,
+                "envs": {
+                    "Hopper-v5": {
+                        "dataset": {"episodes": 3, "steps": 30, "average_return": 12.0},
+                        "runs": [{"algo": "qwr", "seed": s, "return": float(s)} for s in range(4)],
+                    }
+                },
+            }
+        }
+    }
+    table = offline.markdown_table(results)
+    assert "saved SAC models good" in table and "| p | Hopper-v5 | 3, 30 | 12 | 2 (1 to 2, 4) |" in table
