@@ -39,27 +39,35 @@ BENCHMARKS_DIR = Path(__file__).resolve().parent
 DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "bitflip.json"
 DEFAULT_FIGURE = BENCHMARKS_DIR / "bitflip.png"
 DEFAULT_README = BENCHMARKS_DIR / "README.md"
-TABLE_START = "<!-- bitflip-table:start -->"
-TABLE_END = "<!-- bitflip-table:end -->"
 ALGOS: dict[str, type[QWR]] = {"qwr": QWR, "awr": AWR}
 LABELS = {"qwr": "QWR-mean", "awr": "AWR"}
 # Seed offset of the evaluation environment, so that it never replays the training episodes' starts.
 EVAL_SEED_OFFSET = 10_000
 
 
-def algo_kwargs(algo: str, train_steps: int, steps_per_iteration: int) -> dict[str, Any]:
+def algo_kwargs(
+    algo: str,
+    train_steps: int,
+    steps_per_iteration: int,
+    actor_learning_rate: float = 1e-4,
+    critic_learning_rate: float = 5e-4,
+) -> dict[str, Any]:
     """
     Constructor arguments of one algorithm: the shared Figure 1 settings, plus ``backup="mean"`` for QWR.
 
     :param algo: ``"qwr"`` or ``"awr"``.
     :param train_steps: Critic and actor updates per iteration (Figure 1: 300).
     :param steps_per_iteration: Environment interactions per iteration (Figure 1: 1000).
+    :param actor_learning_rate: Shared actor learning rate (the paper does not give BitFlip's; Table 4: 1e-4).
+    :param critic_learning_rate: Shared critic learning rate (Table 4: 5e-4).
     :return: Keyword arguments for the algorithm's constructor.
     """
     kwargs: dict[str, Any] = {
         "train_freq": steps_per_iteration,
         "n_critic_steps": train_steps,
         "n_actor_steps": train_steps,
+        "actor_learning_rate": actor_learning_rate,
+        "critic_learning_rate": critic_learning_rate,
     }
     if algo == "qwr":
         kwargs["backup"] = "mean"
@@ -109,7 +117,7 @@ def run_one(algo: str, n_bits: int, seed: int, args: argparse.Namespace) -> dict
         env,
         seed=seed,
         device="cpu",
-        **algo_kwargs(algo, args.train_steps, args.steps_per_iteration),
+        **algo_kwargs(algo, args.train_steps, args.steps_per_iteration, args.actor_lr, args.critic_lr),
     )
     curve = IterationEval(eval_env, args.eval_episodes)
     model.learn(args.iterations * args.steps_per_iteration, callback=curve)
@@ -221,14 +229,15 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def write_table(readme: Path, table: str) -> None:
-    """Replace the text between the BitFlip table markers of ``readme`` with ``table``."""
+def write_table(readme: Path, table: str, marker: str = "bitflip-table") -> None:
+    """Replace the text between the ``<!-- marker:start -->`` / ``<!-- marker:end -->`` lines of ``readme``."""
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     text = readme.read_text()
-    if TABLE_START not in text or TABLE_END not in text:
-        raise ValueError(f"{readme} has no {TABLE_START} ... {TABLE_END} markers for the BitFlip table.")
-    head, rest = text.split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    readme.write_text(f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}")
+    if start not in text or end not in text:
+        raise ValueError(f"{readme} has no {start} ... {end} markers for the BitFlip table.")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(f"{head}{start}\n{table}\n{end}{tail}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -240,10 +249,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps-per-iteration", type=int, default=1000, help="interactions per iteration")
     parser.add_argument("--train-steps", type=int, default=300, help="critic and actor updates per iteration")
     parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--actor-lr", type=float, default=1e-4, help="actor learning rate of both algorithms")
+    parser.add_argument("--critic-lr", type=float, default=5e-4, help="critic learning rate of both algorithms")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--figure", type=Path, default=DEFAULT_FIGURE)
     parser.add_argument("--readme", type=Path, default=DEFAULT_README, help="markdown file that gets the table")
+    parser.add_argument("--table-marker", default="bitflip-table", help="name of the table's markers in --readme")
     parser.add_argument("--report-only", action="store_true", help="only draw the figure and write the table")
     args = parser.parse_args(argv)
     th.set_num_threads(args.threads)
@@ -254,6 +266,8 @@ def main(argv: list[str] | None = None) -> None:
         "train_steps": args.train_steps,
         "eval_episodes": args.eval_episodes,
     }
+    if (args.actor_lr, args.critic_lr) != (1e-4, 5e-4):  # Table 4's; earlier results files do not name them
+        settings |= {"actor_learning_rate": args.actor_lr, "critic_learning_rate": args.critic_lr}
     runs = load_results(args.results)
     if runs and not args.report_only:
         stored = json.loads(args.results.read_text())["settings"]
@@ -281,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     table = markdown_table(runs)
     print(table)
     if args.readme.exists():
-        write_table(args.readme, table)
+        write_table(args.readme, table, args.table_marker)
 
 
 if __name__ == "__main__":

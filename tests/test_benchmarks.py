@@ -293,3 +293,16 @@ def test_offline_behaviour_models(tmp_path):
     }
     table = offline.markdown_table(results)
     assert "saved SAC models good" in table and "| p | Hopper-v5 | 3, 30 | 12 | 2 (1 to 2, 4) |" in table
+
+
+def test_bitflip_shared_settings_and_table_markers(tmp_path):
+    bitflip = _load("benchmarks_bitflip", "bitflip.py")
+    qwr, awr = (bitflip.algo_kwargs(a, 300, 1000, 1e-3, 5e-3) for a in ("qwr", "awr"))
+    assert qwr.pop("backup") == "mean" and qwr == awr  # everything else is shared
+    assert awr["actor_learning_rate"] == 1e-3 and awr["critic_learning_rate"] == 5e-3 and awr["n_actor_steps"] == 300
+    readme = tmp_path / "README.md"
+    readme.write_text("a\n<!-- t1:start -->\nold\n<!-- t1:end -->\nb\n<!-- t2:start -->\nkeep\n<!-- t2:end -->\n")
+    bitflip.write_table(readme, "new", "t1")
+    assert readme.read_text() == "a\n<!-- t1:start -->\nnew\n<!-- t1:end -->\nb\n<!-- t2:start -->\nkeep\n<!-- t2:end -->\n"
+    with pytest.raises(ValueError, match="markers"):
+        bitflip.write_table(readme, "new", "t3")
