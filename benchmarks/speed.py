@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import stable_baselines3
 import torch as th
@@ -58,6 +59,9 @@ class PhaseTimer:
 
 def make_env(env_id: str, seed: int) -> VecEnv:
     if "NoFrameskip" in env_id:
+        import ale_py
+
+        gym.register_envs(ale_py)  # the ALE ids are registered only on request since gymnasium 1.0
         return VecFrameStack(make_atari_env(env_id, n_envs=1, seed=seed), 4)
     return make_vec_env(env_id, n_envs=1, seed=seed)
 
