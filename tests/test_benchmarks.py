@@ -306,3 +306,24 @@ def test_bitflip_shared_settings_and_table_markers(tmp_path):
     assert readme.read_text() == "a\n<!-- t1:start -->\nnew\n<!-- t1:end -->\nb\n<!-- t2:start -->\nkeep\n<!-- t2:end -->\n"
     with pytest.raises(ValueError, match="markers"):
         bitflip.write_table(readme, "new", "t3")
+
+
+def test_bitflip_cloning_diagnostics():
+    cloning = _load("benchmarks_bitflip_cloning", "bitflip_cloning.py")
+
+    class Buffer:  # 4 stored transitions of N = 3 bits (+ a step counter that the diagnostics ignore)
+        observations = np.array([[[0, 1, 1, 9]], [[1, 0, 1, 9]], [[0, 0, 1, 9]], [[1, 1, 0, 9]], [[7, 7, 7, 7]]])
+        actions = np.array([[[0]], [[0]], [[2]], [[2]], [[1]]])
+        buffer_size, full, pos = 5, False, 4  # the 5th row was never written
+
+    class Model:
+        replay_buffer = Buffer()
+
+        def predict(self, observations, deterministic):
+            assert deterministic and len(observations) == 4
+            return np.array([0, 1, 2, 0]), None
+
+    stats = cloning.cloning_diagnostics(Model(), n_bits=3)
+    # predicted == stored in rows 0 and 2; predicted flips a zero in rows 0, 1 (bit 1 is 0), not 2, not 3;
+    # stored flips a zero in rows 0 and 3.
+    assert stats == {"clone_rate": 0.5, "pred_zero_flip": 0.5, "buffer_zero_flip": 0.5}
