@@ -87,6 +87,8 @@ def settings_of(args: argparse.Namespace) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     if args.behaviour_models:
         settings["behaviour_models"] = [label for label, _ in parse_models(args.behaviour_models)]
+    if getattr(args, "action_std", None) is not None:  # profiles without it used the paper's 0.4
+        settings["action_std"] = args.action_std
     return settings | {
         "checkpoints": args.checkpoints,
         "episodes": args.episodes,
@@ -220,7 +222,7 @@ def run_one(env_id: str, algo: str, seed: int, dataset_id: str, args: argparse.N
         seed=seed,
         device=args.device,
     )
-    model.load_dataset(dataset)
+    model.load_dataset(dataset, action_std=args.action_std)
     model.learn_offline(args.iterations)
     eval_env = Monitor(gym.make(env_id))
     eval_env.reset(seed=seed + EVAL_SEED_OFFSET)
@@ -290,7 +292,8 @@ def markdown_table(results: dict[str, Any]) -> str:
         lines.append(
             f"- `{name}`: {sources}, {s['episodes']} policy episodes (noise "
             f"{s['noise']}) + {s['random_episodes']} random episodes, {s['iterations']} iterations of "
-            f"{s['critic_steps']} critic + {s['actor_steps']} actor updates, {s['eval_episodes']} evaluation episodes."
+            f"{s['critic_steps']} critic + {s['actor_steps']} actor updates, {s['eval_episodes']} evaluation episodes"
+            f"{', mu std ' + str(s['action_std']) if 'action_std' in s else ''}."
         )
     return "\n".join(lines)
 
@@ -363,6 +366,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--random-episodes", type=int, default=0, help="random episodes in the dataset")
     parser.add_argument("--noise", type=float, default=0.1, help="Gaussian action noise std in [-1, 1] units")
     parser.add_argument("--behaviour-seed", type=int, default=0, help="seed of SAC and of the dataset")
+    parser.add_argument(
+        "--action-std", type=float, default=None, help="std of mu around the dataset actions (default: the paper's 0.4)"
+    )
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--critic-steps", type=int, default=1000, help="critic updates per iteration")
     parser.add_argument("--actor-steps", type=int, default=1000, help="actor updates per iteration")

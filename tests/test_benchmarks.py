@@ -277,7 +277,9 @@ def test_offline_behaviour_models(tmp_path):
         eval_episodes=6,
     )
     settings = offline.settings_of(args)
-    assert settings["behaviour_models"] == ["good"]
+    assert settings["behaviour_models"] == ["good"] and "action_std" not in settings  # the paper's mu
+    args.action_std = 0.1
+    assert offline.settings_of(args)["action_std"] == 0.1
     results = {
         "profiles": {
             "p": {
