@@ -20,6 +20,7 @@ Each run appends one JSON line to ``--results``::
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,9 @@ from stable_baselines3.common.monitor import Monitor
 
 import sb3_qwr.envs  # noqa: F401  (registers BitFlip-v0)
 from sb3_qwr import AWR, QWR
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bitflip import EVAL_SEED_OFFSET, algo_kwargs  # the Figure 1 settings, shared with bitflip.py
 
 DEFAULT_RESULTS = Path(__file__).resolve().parent / "results" / "bitflip_cloning.jsonl"
 
@@ -66,18 +70,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     :param args: Parsed command line.
     :return: The result record.
     """
-    kwargs: dict[str, Any] = {
-        "train_freq": 1000,
-        "n_critic_steps": args.train_steps,
-        "n_actor_steps": args.train_steps,
-        "actor_learning_rate": args.actor_lr,
-        "critic_learning_rate": args.critic_lr,
-    }
-    if args.algo == "qwr":
-        kwargs["backup"] = "mean"
+    kwargs = algo_kwargs(args.algo, args.train_steps, 1000, args.actor_lr, args.critic_lr)
     env = gym.make("BitFlip-v0", n_bits=args.n_bits)
     eval_env = Monitor(gym.make("BitFlip-v0", n_bits=args.n_bits))
-    eval_env.reset(seed=args.seed + 10_000)
+    eval_env.reset(seed=args.seed + EVAL_SEED_OFFSET)
     model = {"awr": AWR, "qwr": QWR}[args.algo]("MlpPolicy", env, seed=args.seed, device="cpu", **kwargs)
     start = time.perf_counter()
     curve = []

@@ -87,7 +87,7 @@ def settings_of(args: argparse.Namespace) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     if args.behaviour_models:
         settings["behaviour_models"] = [label for label, _ in parse_models(args.behaviour_models)]
-    if getattr(args, "action_std", None) is not None:  # profiles without it used the paper's 0.4
+    if args.action_std is not None:  # profiles without it used the paper's 0.4
         settings["action_std"] = args.action_std
     return settings | {
         "checkpoints": args.checkpoints,

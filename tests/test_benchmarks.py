@@ -275,6 +275,7 @@ def test_offline_behaviour_models(tmp_path):
         critic_steps=4,
         actor_steps=5,
         eval_episodes=6,
+        action_std=None,
     )
     settings = offline.settings_of(args)
     assert settings["behaviour_models"] == ["good"] and "action_std" not in settings  # the paper's mu
