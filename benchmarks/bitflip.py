@@ -35,6 +35,9 @@ from stable_baselines3.common.monitor import Monitor
 import sb3_qwr.envs  # noqa: F401  (registers BitFlip-v0)
 from sb3_qwr import AWR, QWR
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mdblock import replace_marked_block  # benchmarks/mdblock.py
+
 BENCHMARKS_DIR = Path(__file__).resolve().parent
 DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "bitflip.json"
 DEFAULT_FIGURE = BENCHMARKS_DIR / "bitflip.png"
@@ -231,13 +234,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
 
 def write_table(readme: Path, table: str, marker: str = "bitflip-table") -> None:
     """Replace the text between the ``<!-- marker:start -->`` / ``<!-- marker:end -->`` lines of ``readme``."""
-    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
-    text = readme.read_text()
-    if start not in text or end not in text:
-        raise ValueError(f"{readme} has no {start} ... {end} markers for the BitFlip table.")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    readme.write_text(f"{head}{start}\n{table}\n{end}{tail}")
+    replace_marked_block(readme, f"<!-- {marker}:start -->", f"<!-- {marker}:end -->", table)
 
 
 def main(argv: list[str] | None = None) -> None:

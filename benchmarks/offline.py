@@ -58,6 +58,9 @@ from sb3_qwr import QWR
 from sb3_qwr.offline import from_minari
 from sb3_qwr.offline.make_dataset import make_dataset
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mdblock import replace_marked_block  # benchmarks/mdblock.py
+
 BENCHMARKS_DIR = Path(__file__).resolve().parent
 DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "offline.json"
 DEFAULT_FIGURE = BENCHMARKS_DIR / "offline.png"
@@ -336,16 +339,6 @@ def plot(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def write_table(readme: Path, table: str) -> None:
-    """Replace the text between the offline table markers of ``readme`` with ``table``."""
-    text = readme.read_text()
-    if TABLE_START not in text or TABLE_END not in text:
-        raise ValueError(f"{readme} has no {TABLE_START} ... {TABLE_END} markers for the offline table.")
-    head, rest = text.split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    readme.write_text(f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="full", help="name of this set of settings in the results")
@@ -424,7 +417,7 @@ def main(argv: list[str] | None = None) -> None:
     table = markdown_table(results)
     print(table)
     if args.readme.exists():
-        write_table(args.readme, table)
+        replace_marked_block(args.readme, TABLE_START, TABLE_END, table)
 
 
 if __name__ == "__main__":

@@ -330,3 +330,18 @@ def test_bitflip_cloning_diagnostics():
     # predicted == stored in rows 0 and 2; predicted flips a zero in rows 0, 1 (bit 1 is 0), not 2, not 3;
     # stored flips a zero in rows 0 and 3.
     assert stats == {"clone_rate": 0.5, "pred_zero_flip": 0.5, "buffer_zero_flip": 0.5}
+
+
+def test_marked_block_helper(tmp_path):
+    mdblock = _load("benchmarks_mdblock", "mdblock.py")
+    path = tmp_path / "NEW.md"
+    with pytest.raises(ValueError, match="does not exist"):
+        mdblock.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x")
+    mdblock.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x", append_title="T")
+    assert path.read_text() == "# T\n\n<!-- a -->\nx\n<!-- b -->\n"
+    mdblock.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "y\nz")
+    assert path.read_text() == "# T\n\n<!-- a -->\ny\nz\n<!-- b -->\n"
+    # An end marker before the begin marker is not a block.
+    path.write_text("<!-- b -->\n<!-- a -->\n")
+    with pytest.raises(ValueError, match="markers"):
+        mdblock.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x")
