@@ -292,7 +292,7 @@ def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
     notes = environment_notes(summaries)
     if notes:
         parts += [notes, ""]
-    return "\n".join(parts).rstrip("\n")
+    return "\n".join(parts)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
