@@ -120,6 +120,9 @@ def test_qwr_yml_matches_table4_and_constructor() -> None:
     for env_id in MUJOCO_V5:
         assert hyperparams[env_id]["n_timesteps"] == 1e5
         assert hyperparams[env_id]["policy"] == "MlpPolicy"
+        # Running observation statistics as in the reference code's Normalize layer; rewards stay raw.
+        assert hyperparams[env_id]["normalize"] == "dict(norm_obs=True, norm_reward=False)", env_id
+    assert "normalize" not in hyperparams["default"] and "normalize" not in hyperparams["atari"]
     atari = hyperparams["atari"]
     assert atari["policy"] == "CnnPolicy" and atari["frame_stack"] == 4 and atari["max_grad_norm"] == 0.5
     wrapper = atari["env_wrapper"][0]["stable_baselines3.common.atari_wrappers.AtariWrapper"]
