@@ -118,6 +118,9 @@ class QWR(OffPolicyAlgorithm):
     observation of an episode, or a step not yet written) uses the current actor's distribution. All
     environment steps, warm-up included, are taken by the actor (never uniformly at random), so every stored
     transition has a ``mu`` of the actor's family; SB3's ``action_noise`` is not supported for that reason.
+    The reference code also normalizes MuJoCo observations with running statistics (a ``Normalize`` layer in
+    front of both networks); here that is the environment's job, as everywhere in SB3: wrap it in
+    ``VecNormalize(env, norm_reward=False)``, which the shipped Zoo hyperparameters do for the MuJoCo tasks.
 
     :param policy: The policy model to use (``MlpPolicy``, ``CnnPolicy``, ``MultiInputPolicy``).
     :param env: The environment to learn from (if registered in Gym, can be str).
