@@ -4,20 +4,23 @@ Benchmark suites (algorithm x environment x seed) run through the RL Zoo wrapper
 Suites (run.py / report.py)
 ---------------------------
 
-(Documentation of these two scripts; ``benchmarks/README.md`` was being edited by others when they were written.)
 Exact commands, from the repository root (``pip install -e ".[benchmarks]"`` for rliable)::
 
     python benchmarks/run.py --list                      # every suite, expanded, with done/todo per run
     python benchmarks/run.py smoke --jobs 2              # the CPU smoke suite (~10-20 min on 2 cores)
     python benchmarks/run.py mujoco100k --jobs 4         # Table 1 setting; 100 runs of 100K steps
     python benchmarks/run.py mujoco100k --algos qwr-lse sac --envs Hopper-v5 --seeds 0 1 2 --jobs 2
+    python benchmarks/run.py mujoco100k --seeds 0 1 2 --jobs 2 --deadline 17:30   # start nothing that ends later
     python benchmarks/run.py atari100k --device cuda     # Table 2 setting (QWR's Atari buffer needs ~2.8 GB)
     python benchmarks/run.py mujoco1m --algos qwr-lse --jobs 4   # Table 3 setting, 1M steps
     python benchmarks/report.py                          # RESULTS.md tables and learning-curve PNGs
 
-Interrupt with Ctrl-C and run the same command again to resume (finished runs are skipped). Commit the
-summaries (``benchmarks/results/<suite>/*.json``), the curves (``benchmarks/results/<suite>/curves/*.png``) and
-``benchmarks/RESULTS.md``; the logs under ``benchmarks/runs/`` stay local.
+Interrupt with Ctrl-C and run the same command again to resume (finished runs are skipped; a run stopped
+unfinished restarts from scratch, so on a machine that is taken away at a known time give ``--deadline``: a run
+starts only if the median wall time of the finished runs of its variant, on its environment if any, fits before
+it). Commit the summaries (``benchmarks/results/<suite>/*.json``), the curves
+(``benchmarks/results/<suite>/curves/*.png``) and ``benchmarks/RESULTS.md``; the logs under ``benchmarks/runs/``
+stay local.
 
 Each run is one ``python -m sb3_qwr.zoo train`` process::
 
@@ -58,6 +61,7 @@ Examples::
 
     python benchmarks/run.py smoke --jobs 2
     python benchmarks/run.py mujoco100k --algos qwr-lse sac --envs Hopper-v5 --seeds 0 1 2 --jobs 2
+    python benchmarks/run.py mujoco100k --seeds 0 1 2 --jobs 2 --deadline 17:30   # start nothing that ends later
     python benchmarks/run.py atari100k --device cuda
     python benchmarks/report.py
 """
@@ -71,6 +75,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -79,7 +84,7 @@ import zipfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -382,6 +387,50 @@ def is_finished(spec: RunSpec, results_dir: Path = RESULTS_DIR) -> bool:
     :return: Whether the run is finished (its summary exists).
     """
     return spec.summary_path(results_dir).is_file()
+
+
+def expected_duration(spec: RunSpec, results_dir: Path = RESULTS_DIR) -> float | None:
+    """
+    How long a run is expected to take: the median wall time (training plus final evaluation) of the finished runs
+    of the same suite, variant and environment, or else of the same suite and variant on any environment.
+
+    :param spec: A run.
+    :param results_dir: Root of the summaries.
+    :return: Seconds, or ``None`` when no comparable run has finished yet.
+    """
+    same_env, same_variant = [], []
+    for path in sorted((results_dir / spec.suite).glob(f"{spec.variant}__*.json")):
+        try:
+            summary = json.loads(path.read_text())
+            seconds = float(summary["train_wall_time_s"]) + float(summary.get("final_eval_wall_time_s", 0.0))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if summary.get("variant") != spec.variant or summary.get("n_timesteps") != spec.n_timesteps:
+            continue
+        same_variant.append(seconds)
+        if summary.get("env") == spec.env:
+            same_env.append(seconds)
+    durations = same_env or same_variant
+    return float(statistics.median(durations)) if durations else None
+
+
+def parse_deadline(text: str, now: datetime | None = None) -> datetime:
+    """
+    :param text: ``HH:MM`` (local time, today, or tomorrow when that time has passed) or an ISO 8601 date and time.
+    :param now: The current local time (``datetime.now()`` when ``None``).
+    :return: The deadline as an aware datetime.
+    """
+    now = (now or datetime.now()).astimezone()
+    try:
+        clock = datetime.strptime(text, "%H:%M")
+    except ValueError:
+        try:
+            deadline = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"--deadline {text!r}: give HH:MM or an ISO date and time such as 2026-11-28T13:10") from None
+        return deadline.astimezone() if deadline.tzinfo is None else deadline
+    deadline = now.replace(hour=clock.hour, minute=clock.minute, second=0, microsecond=0)
+    return deadline if deadline > now else deadline + timedelta(days=1)
 
 
 def find_zoo_run_dir(spec: RunSpec, runs_dir: Path = RUNS_DIR) -> Path | None:
@@ -705,6 +754,7 @@ class Progress:
         self.running: dict[str, float] = {}
         self.done: list[str] = []
         self.failed: list[str] = []
+        self.deferred: list[str] = []
         self.lock = threading.Lock()
 
     def line(self) -> str:
@@ -713,11 +763,13 @@ class Progress:
         """
         now = time.perf_counter()
         with self.lock:
-            queued = self.total - len(self.done) - len(self.failed) - len(self.running)
+            queued = self.total - len(self.done) - len(self.failed) - len(self.deferred) - len(self.running)
             running = ", ".join(f"{name} ({_format_duration(now - t)})" for name, t in self.running.items())
+            deferred = f", deferred {len(self.deferred)}" if self.deferred else ""
             return (
                 f"[{_format_duration(now - self.start)}] done {len(self.done)}/{self.total} "
-                f"(+{self.skipped} skipped), failed {len(self.failed)}, queued {queued}, running: {running or '-'}"
+                f"(+{self.skipped} skipped), failed {len(self.failed)}{deferred}, queued {queued}, "
+                f"running: {running or '-'}"
             )
 
     def event(self, name: str, state: str, message: str = "") -> None:
@@ -725,7 +777,8 @@ class Progress:
         Record and print a change of state of a run.
 
         :param name: Run name.
-        :param state: ``start``, ``done`` or ``failed``.
+        :param state: ``start``, ``done``, ``failed`` or ``deferred`` (not started: it would not end before the
+            deadline).
         :param message: Extra text.
         """
         with self.lock:
@@ -733,7 +786,7 @@ class Progress:
                 self.running[name] = time.perf_counter()
             else:
                 self.running.pop(name, None)
-                (self.done if state == "done" else self.failed).append(name)
+                {"done": self.done, "failed": self.failed, "deferred": self.deferred}[state].append(name)
         print(f"{state:>6} {name} {message}".rstrip(), flush=True)
         print(self.line(), flush=True)
 
@@ -745,6 +798,7 @@ def run_suite(
     results_dir: Path = RESULTS_DIR,
     device: str = "auto",
     progress_interval: float = 60.0,
+    deadline: datetime | None = None,
 ) -> list[str]:
     """
     Run the unfinished runs among ``specs``, ``jobs`` at a time.
@@ -755,6 +809,9 @@ def run_suite(
     :param results_dir: Root of the summaries.
     :param device: Torch device.
     :param progress_interval: Seconds between status lines while runs go on.
+    :param deadline: When set, a run starts only if its ``expected_duration`` ends before it (a run with no
+        comparable finished run starts anyway); the others are deferred, to be resumed by a later call. For
+        machines that are taken away at a known time: an unfinished run restarts from scratch.
     :return: Names of the failed runs.
     """
     todo = [spec for spec in specs if not is_finished(spec, results_dir)]
@@ -766,6 +823,16 @@ def run_suite(
     def work(spec: RunSpec) -> None:
         if cancelled.is_set():
             return
+        if deadline is not None:
+            expected = expected_duration(spec, results_dir)
+            left = (deadline - datetime.now().astimezone()).total_seconds()
+            if expected is not None and expected > left:
+                progress.event(
+                    spec.name,
+                    "deferred",
+                    f"expected {_format_duration(expected)}, {_format_duration(max(left, 0.0))} left before the deadline",
+                )
+                return
         progress.event(spec.name, "start")
         try:
             summary = execute_run(spec, runs_dir, results_dir, device)
@@ -800,6 +867,8 @@ def run_suite(
         stop.set()
         pool.shutdown(wait=True)
     print(progress.line(), flush=True)
+    if progress.deferred:
+        print(f"deferred (rerun the command to do them): {', '.join(progress.deferred)}", flush=True)
     return progress.failed
 
 
@@ -821,8 +890,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs-dir", type=Path, default=RUNS_DIR, help="root of the run logs")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="root of the summaries")
     parser.add_argument("--progress-interval", type=float, default=60.0, help="seconds between status lines")
+    parser.add_argument(
+        "--deadline",
+        default=None,
+        help="HH:MM or ISO date and time: start no run expected (from finished runs of the same variant) to end later",
+    )
     parser.add_argument("--list", action="store_true", help="print the runs (and whether done) and exit")
     args = parser.parse_args(argv)
+    if args.deadline is not None:
+        try:
+            args.deadline = parse_deadline(args.deadline)
+        except ValueError as error:
+            parser.error(str(error))
     if args.suite is None and not args.list:
         parser.error("a suite is required")
     return args
@@ -852,7 +931,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 state = "done" if is_finished(spec, args.results_dir) else "todo"
                 print(f"  [{state}] {spec.name}  -n {spec.n_timesteps}  -params {' '.join(spec.params)}")
             continue
-        failed = run_suite(specs, args.jobs, args.runs_dir, args.results_dir, args.device, args.progress_interval)
+        failed = run_suite(
+            specs, args.jobs, args.runs_dir, args.results_dir, args.device, args.progress_interval, args.deadline
+        )
         if failed:
             print(f"{len(failed)} failed: {', '.join(failed)}", file=sys.stderr)
             return 1

@@ -150,6 +150,61 @@ def test_finished_runs_are_skipped(tmp_path, monkeypatch):
     assert failed == [] and executed == [todo.name]
 
 
+def test_deadline_defers_runs_that_would_not_end_in_time(tmp_path, monkeypatch, capsys):
+    from datetime import datetime, timedelta
+
+    runs_dir, results_dir = tmp_path / "runs", tmp_path / "results"
+    mujoco = run.SUITES["mujoco100k"]
+    spec_of = {
+        (s.variant, s.env, s.seed): s for s in run.expand_suite(mujoco, ["qwr-lse", "sac"], ["Hopper-v5", "Walker2d-v5"])
+    }
+    folder = results_dir / "mujoco100k"
+    folder.mkdir(parents=True)
+    for (variant, env, seed), seconds in {
+        ("qwr-lse", "Hopper-v5", 0): 3000.0,
+        ("qwr-lse", "Hopper-v5", 1): 3400.0,
+        ("qwr-lse", "Walker2d-v5", 0): 9000.0,
+        ("sac", "Hopper-v5", 0): 1500.0,
+    }.items():
+        summary = _summary("mujoco100k", variant, env, seed, 1.0)
+        summary.update(train_wall_time_s=seconds, final_eval_wall_time_s=0.0)
+        spec_of[(variant, env, seed)].summary_path(results_dir).write_text(json.dumps(summary))
+    (folder / "qwr-lse__Hopper-v5__seed4.json").write_text("not json")  # unreadable summaries are ignored
+    # Same variant and env first (median of 3000 and 3400), then the variant on any env, else unknown.
+    assert run.expected_duration(spec_of[("qwr-lse", "Hopper-v5", 2)], results_dir) == 3200.0
+    assert run.expected_duration(spec_of[("sac", "Walker2d-v5", 0)], results_dir) == 1500.0
+    ppo = run.expand_suite(mujoco, ["ppo"], ["Hopper-v5"], [0])[0]
+    assert run.expected_duration(ppo, results_dir) is None
+
+    executed = []
+
+    def fake_execute(spec, runs_dir, results_dir, device):
+        executed.append(spec.name)
+        return {"final_eval": {"mean": 1.0}, "train_wall_time_s": 1.0, "steps_per_s": 3000.0}
+
+    monkeypatch.setattr(run, "execute_run", fake_execute)
+    todo = [spec_of[("qwr-lse", "Hopper-v5", 2)], spec_of[("sac", "Walker2d-v5", 0)], ppo]  # ppo: unknown, starts
+    deadline = datetime.now().astimezone() + timedelta(seconds=2000)  # QWR (3200 s) does not fit, SAC (1500 s) does
+    failed = run.run_suite(todo, runs_dir=runs_dir, results_dir=results_dir, progress_interval=3600, deadline=deadline)
+    assert failed == [] and executed == ["sac__Walker2d-v5__seed0", "ppo__Hopper-v5__seed0"]
+    out = capsys.readouterr().out
+    assert "deferred qwr-lse__Hopper-v5__seed2 expected 0:53:20" in out and "deferred 1" in out
+    assert "rerun the command" in out
+
+
+def test_parse_deadline():
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 11, 28, 12, 0).astimezone()  # local time, as the clock form of --deadline
+    assert (run.parse_deadline("13:10", now) - now).total_seconds() == 70 * 60
+    assert (run.parse_deadline("11:00", now) - now).total_seconds() == 23 * 3600  # already past: tomorrow
+    assert run.parse_deadline("2026-11-29T08:00+00:00", now) == datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
+    with pytest.raises(ValueError, match="HH:MM"):
+        run.parse_deadline("soon", now)
+    with pytest.raises(SystemExit):
+        run.parse_args(["mujoco100k", "--deadline", "25:99"])
+
+
 def test_interrupted_training_restarts(tmp_path, monkeypatch):
     runs_dir, results_dir = tmp_path / "runs", tmp_path / "results"
     spec = run.expand_suite(run.SUITES["smoke"], variants=["sac"], envs=["Pendulum-v1"], seeds=[0])[0]
