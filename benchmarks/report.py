@@ -36,19 +36,54 @@ BENCHMARKS_DIR = Path(__file__).resolve().parent
 BEGIN_MARKER = "<!-- report.py:begin -->"
 END_MARKER = "<!-- report.py:end -->"
 
-#: Final returns of QWR-LSE in the paper (Kozakowski et al. 2021): Table 1 (MuJoCo, 100K interactions) and
-#: Table 2 (Atari, 100K interactions). Keys: (suite, variant, env).
-PAPER_SCORES: dict[tuple[str, str, str], float] = {
-    ("mujoco100k", "qwr-lse", "HalfCheetah-v5"): 2323.0,
-    ("mujoco100k", "qwr-lse", "Walker2d-v5"): 1301.0,
-    ("mujoco100k", "qwr-lse", "Hopper-v5"): 1758.0,
-    ("mujoco100k", "qwr-lse", "Humanoid-v5"): 511.0,
-    ("atari100k", "qwr-lse", "BoxingNoFrameskip-v4"): 4.6,
-    ("atari100k", "qwr-lse", "BreakoutNoFrameskip-v4"): 8.0,
-    ("atari100k", "qwr-lse", "FreewayNoFrameskip-v4"): 21.2,
-    ("atari100k", "qwr-lse", "GopherNoFrameskip-v4"): 776.0,
-    ("atari100k", "qwr-lse", "PongNoFrameskip-v4"): -7.6,
-    ("atari100k", "qwr-lse", "SeaquestNoFrameskip-v4"): 308.0,
+#: The paper's numbers (Kozakowski et al. 2021) for the variants we run, as (median, half IQR): Table 1 (MuJoCo,
+#: 100K interactions, median of 5 runs +- half the interquartile range) and Table 2 (Atari, 100K interactions,
+#: no spread given). Keys: (suite, variant, env).
+PAPER_SCORES: dict[tuple[str, str, str], tuple[float, float | None]] = {
+    ("mujoco100k", "qwr-lse", "HalfCheetah-v5"): (2323.0, 332.0),
+    ("mujoco100k", "qwr-lse", "Walker2d-v5"): (1301.0, 445.0),
+    ("mujoco100k", "qwr-lse", "Hopper-v5"): (1758.0, 735.0),
+    ("mujoco100k", "qwr-lse", "Humanoid-v5"): (511.0, 57.0),
+    ("mujoco100k", "qwr-max", "HalfCheetah-v5"): (2250.0, 254.0),
+    ("mujoco100k", "qwr-max", "Walker2d-v5"): (1019.0, 1185.0),
+    ("mujoco100k", "qwr-max", "Hopper-v5"): (1187.0, 345.0),
+    ("mujoco100k", "qwr-max", "Humanoid-v5"): (503.0, 49.0),
+    ("mujoco100k", "qwr-avg", "HalfCheetah-v5"): (1691.0, 682.0),
+    ("mujoco100k", "qwr-avg", "Walker2d-v5"): (1052.0, 231.0),
+    ("mujoco100k", "qwr-avg", "Hopper-v5"): (420.0, 65.0),
+    ("mujoco100k", "qwr-avg", "Humanoid-v5"): (455.0, 41.0),
+    ("mujoco100k", "sac", "HalfCheetah-v5"): (5492.0, 8.0),
+    ("mujoco100k", "sac", "Walker2d-v5"): (493.0, 6.0),
+    ("mujoco100k", "sac", "Hopper-v5"): (1197.0, 175.0),
+    ("mujoco100k", "sac", "Humanoid-v5"): (645.0, 27.0),
+    ("mujoco100k", "ppo", "HalfCheetah-v5"): (51.0, 41.0),
+    ("mujoco100k", "ppo", "Walker2d-v5"): (-14.0, 98.0),
+    ("mujoco100k", "ppo", "Hopper-v5"): (15.0, 75.0),
+    ("mujoco100k", "ppo", "Humanoid-v5"): (72.0, 18.0),
+    ("atari100k", "qwr-lse", "BoxingNoFrameskip-v4"): (4.6, None),
+    ("atari100k", "qwr-lse", "BreakoutNoFrameskip-v4"): (8.0, None),
+    ("atari100k", "qwr-lse", "FreewayNoFrameskip-v4"): (21.2, None),
+    ("atari100k", "qwr-lse", "GopherNoFrameskip-v4"): (776.0, None),
+    ("atari100k", "qwr-lse", "PongNoFrameskip-v4"): (-7.6, None),
+    ("atari100k", "qwr-lse", "SeaquestNoFrameskip-v4"): (308.0, None),
+    ("atari100k", "qwr-max", "BoxingNoFrameskip-v4"): (-1.8, None),
+    ("atari100k", "qwr-max", "BreakoutNoFrameskip-v4"): (0.8, None),
+    ("atari100k", "qwr-max", "FreewayNoFrameskip-v4"): (16.8, None),
+    ("atari100k", "qwr-max", "GopherNoFrameskip-v4"): (580.0, None),
+    ("atari100k", "qwr-max", "PongNoFrameskip-v4"): (-2.0, None),
+    ("atari100k", "qwr-max", "SeaquestNoFrameskip-v4"): (252.0, None),
+    ("atari100k", "qwr-avg", "BoxingNoFrameskip-v4"): (-0.8, None),
+    ("atari100k", "qwr-avg", "BreakoutNoFrameskip-v4"): (1.4, None),
+    ("atari100k", "qwr-avg", "FreewayNoFrameskip-v4"): (19.2, None),
+    ("atari100k", "qwr-avg", "GopherNoFrameskip-v4"): (548.0, None),
+    ("atari100k", "qwr-avg", "PongNoFrameskip-v4"): (-9.0, None),
+    ("atari100k", "qwr-avg", "SeaquestNoFrameskip-v4"): (296.0, None),
+    ("atari100k", "ppo", "BoxingNoFrameskip-v4"): (-3.9, None),
+    ("atari100k", "ppo", "BreakoutNoFrameskip-v4"): (5.9, None),
+    ("atari100k", "ppo", "FreewayNoFrameskip-v4"): (8.0, None),
+    ("atari100k", "ppo", "GopherNoFrameskip-v4"): (246.0, None),
+    ("atari100k", "ppo", "PongNoFrameskip-v4"): (-20.5, None),
+    ("atari100k", "ppo", "SeaquestNoFrameskip-v4"): (370.0, None),
 }
 
 #: Row order of the tables.
@@ -123,6 +158,11 @@ def iqm_interval(scores: Sequence[float], reps: int = 2000, seed: int = 0) -> tu
 def _fmt(value: float) -> str:
     """Format a return with precision suited to its magnitude."""
     return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}"
+
+
+def _fmt_paper(median: float, half_iqr: float | None) -> str:
+    """A number of the paper as printed there: the median, and ± half the IQR when the paper gives it."""
+    return f"{median:g}" if half_iqr is None else f"{median:g} ± {half_iqr:g}"
 
 
 def plot_curves(suite: str, env: str, summaries: Sequence[dict[str, Any]], labels: dict[str, str], path: Path) -> None:
@@ -201,7 +241,7 @@ def suite_section(
         for variant in variants:
             runs = [s for s in env_runs if s["variant"] == variant]
             paper = PAPER_SCORES.get((suite.name, variant, env))
-            paper_text = "n/a (smoke run)" if smoke else "—" if paper is None else _fmt(paper)
+            paper_text = "n/a (smoke run)" if smoke else "—" if paper is None else _fmt_paper(*paper)
             if not runs:
                 row = [env, labels[variant], "not run", "not run", paper_text, "0", str(suite.timesteps_for(env)), "—"]
             else:
@@ -278,11 +318,12 @@ def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
         "Score of a run: mean return of 10 episodes of the deterministic policy of the final model (the final "
         "evaluation of `benchmarks/run.py`). Over seeds: median ± half the interquartile range (the paper's "
         "statistic) and the interquartile mean with a 95% stratified bootstrap confidence interval (rliable). "
-        "Paper: QWR-LSE in Tables 1 and 2 of Kozakowski et al. (2021). Every number comes from a summary in "
-        "`benchmarks/results/<suite>/`. Learning curves: the Zoo's checkpoint evaluations (10 episodes every "
-        "`eval_freq` steps; deterministic policy, except on Atari where the Zoo evaluates the stochastic one). "
-        "Steps/s: training steps over the wall time of the training process (checkpoint evaluations included), "
-        "on the machine below, which may have been shared.",
+        "Paper: Tables 1 and 2 of Kozakowski et al. (2021), median ± half IQR of 5 runs (Table 2 gives no spread); "
+        "its SAC and PPO are the paper's own baseline runs, on the MuJoCo tasks of its time. Every number of ours "
+        "comes from a summary in `benchmarks/results/<suite>/`. Learning curves: the Zoo's checkpoint evaluations "
+        "(10 episodes every `eval_freq` steps; deterministic policy, except on Atari where the Zoo evaluates the "
+        "stochastic one). Steps/s: training steps over the wall time of the training process (checkpoint "
+        "evaluations included), on the machine below, which may have been shared.",
         "",
     ]
     for suite in run.SUITES.values():

@@ -291,9 +291,10 @@ def test_report_table_and_markers(tmp_path):
     rows = {tuple(cell.strip() for cell in line.strip("|").split("|")[:2]): line for line in mujoco_text.splitlines()}
     hopper = rows[("Hopper-v5", "QWR-LSE")]
     assert "| 3000 ± 1000 |" in hopper  # median 3000, quartiles 2000 and 4000
-    assert "| 1758 | 5 | 100000 |" in hopper
-    assert "not run" in rows[("Hopper-v5", "SAC")]
-    assert "not run" in rows[("HalfCheetah-v5", "QWR-LSE")] and "| 2323 |" in rows[("HalfCheetah-v5", "QWR-LSE")]
+    assert "| 1758 ± 735 | 5 | 100000 |" in hopper
+    assert "not run" in rows[("Hopper-v5", "SAC")] and "| 1197 ± 175 |" in rows[("Hopper-v5", "SAC")]
+    assert "not run" in rows[("HalfCheetah-v5", "QWR-LSE")] and "| 2323 ± 332 |" in rows[("HalfCheetah-v5", "QWR-LSE")]
+    assert "| -14 ± 98 |" in rows[("Walker2d-v5", "PPO")]
     smoke_text = text[text.index("### smoke") :]
     smoke_rows = {tuple(cell.strip() for cell in line.strip("|").split("|")[:2]): line for line in smoke_text.splitlines()}
     assert "(smoke)" in smoke_rows[("Pendulum-v1", "SAC")] and "-900" in smoke_rows[("Pendulum-v1", "SAC")]
