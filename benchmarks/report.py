@@ -36,54 +36,36 @@ BENCHMARKS_DIR = Path(__file__).resolve().parent
 BEGIN_MARKER = "<!-- report.py:begin -->"
 END_MARKER = "<!-- report.py:end -->"
 
-#: The paper's numbers (Kozakowski et al. 2021) for the variants we run, as (median, half IQR): Table 1 (MuJoCo,
-#: 100K interactions, median of 5 runs +- half the interquartile range) and Table 2 (Atari, 100K interactions,
-#: no spread given). Keys: (suite, variant, env).
+#: Table 1 of the paper (Kozakowski et al. 2021): MuJoCo at 100K interactions, median of 5 runs and half the
+#: interquartile range, per variant in the order of ``_TABLE1_ENVS``.
+_TABLE1_ENVS = ("HalfCheetah-v5", "Walker2d-v5", "Hopper-v5", "Humanoid-v5")
+_TABLE1 = {
+    "qwr-lse": ((2323.0, 332.0), (1301.0, 445.0), (1758.0, 735.0), (511.0, 57.0)),
+    "qwr-max": ((2250.0, 254.0), (1019.0, 1185.0), (1187.0, 345.0), (503.0, 49.0)),
+    "qwr-avg": ((1691.0, 682.0), (1052.0, 231.0), (420.0, 65.0), (455.0, 41.0)),
+    "sac": ((5492.0, 8.0), (493.0, 6.0), (1197.0, 175.0), (645.0, 27.0)),
+    "ppo": ((51.0, 41.0), (-14.0, 98.0), (15.0, 75.0), (72.0, 18.0)),
+}
+#: Table 2: Atari at 100K interactions (no spread given), per variant in the order of ``_TABLE2_ENVS``.
+_TABLE2_ENVS = tuple(f"{game}NoFrameskip-v4" for game in ("Boxing", "Breakout", "Freeway", "Gopher", "Pong", "Seaquest"))
+_TABLE2 = {
+    "qwr-lse": (4.6, 8.0, 21.2, 776.0, -7.6, 308.0),
+    "qwr-max": (-1.8, 0.8, 16.8, 580.0, -2.0, 252.0),
+    "qwr-avg": (-0.8, 1.4, 19.2, 548.0, -9.0, 296.0),
+    "ppo": (-3.9, 5.9, 8.0, 246.0, -20.5, 370.0),
+}
+#: The paper's numbers for the variants we run, as (median, half IQR or ``None``). Keys: (suite, variant, env).
 PAPER_SCORES: dict[tuple[str, str, str], tuple[float, float | None]] = {
-    ("mujoco100k", "qwr-lse", "HalfCheetah-v5"): (2323.0, 332.0),
-    ("mujoco100k", "qwr-lse", "Walker2d-v5"): (1301.0, 445.0),
-    ("mujoco100k", "qwr-lse", "Hopper-v5"): (1758.0, 735.0),
-    ("mujoco100k", "qwr-lse", "Humanoid-v5"): (511.0, 57.0),
-    ("mujoco100k", "qwr-max", "HalfCheetah-v5"): (2250.0, 254.0),
-    ("mujoco100k", "qwr-max", "Walker2d-v5"): (1019.0, 1185.0),
-    ("mujoco100k", "qwr-max", "Hopper-v5"): (1187.0, 345.0),
-    ("mujoco100k", "qwr-max", "Humanoid-v5"): (503.0, 49.0),
-    ("mujoco100k", "qwr-avg", "HalfCheetah-v5"): (1691.0, 682.0),
-    ("mujoco100k", "qwr-avg", "Walker2d-v5"): (1052.0, 231.0),
-    ("mujoco100k", "qwr-avg", "Hopper-v5"): (420.0, 65.0),
-    ("mujoco100k", "qwr-avg", "Humanoid-v5"): (455.0, 41.0),
-    ("mujoco100k", "sac", "HalfCheetah-v5"): (5492.0, 8.0),
-    ("mujoco100k", "sac", "Walker2d-v5"): (493.0, 6.0),
-    ("mujoco100k", "sac", "Hopper-v5"): (1197.0, 175.0),
-    ("mujoco100k", "sac", "Humanoid-v5"): (645.0, 27.0),
-    ("mujoco100k", "ppo", "HalfCheetah-v5"): (51.0, 41.0),
-    ("mujoco100k", "ppo", "Walker2d-v5"): (-14.0, 98.0),
-    ("mujoco100k", "ppo", "Hopper-v5"): (15.0, 75.0),
-    ("mujoco100k", "ppo", "Humanoid-v5"): (72.0, 18.0),
-    ("atari100k", "qwr-lse", "BoxingNoFrameskip-v4"): (4.6, None),
-    ("atari100k", "qwr-lse", "BreakoutNoFrameskip-v4"): (8.0, None),
-    ("atari100k", "qwr-lse", "FreewayNoFrameskip-v4"): (21.2, None),
-    ("atari100k", "qwr-lse", "GopherNoFrameskip-v4"): (776.0, None),
-    ("atari100k", "qwr-lse", "PongNoFrameskip-v4"): (-7.6, None),
-    ("atari100k", "qwr-lse", "SeaquestNoFrameskip-v4"): (308.0, None),
-    ("atari100k", "qwr-max", "BoxingNoFrameskip-v4"): (-1.8, None),
-    ("atari100k", "qwr-max", "BreakoutNoFrameskip-v4"): (0.8, None),
-    ("atari100k", "qwr-max", "FreewayNoFrameskip-v4"): (16.8, None),
-    ("atari100k", "qwr-max", "GopherNoFrameskip-v4"): (580.0, None),
-    ("atari100k", "qwr-max", "PongNoFrameskip-v4"): (-2.0, None),
-    ("atari100k", "qwr-max", "SeaquestNoFrameskip-v4"): (252.0, None),
-    ("atari100k", "qwr-avg", "BoxingNoFrameskip-v4"): (-0.8, None),
-    ("atari100k", "qwr-avg", "BreakoutNoFrameskip-v4"): (1.4, None),
-    ("atari100k", "qwr-avg", "FreewayNoFrameskip-v4"): (19.2, None),
-    ("atari100k", "qwr-avg", "GopherNoFrameskip-v4"): (548.0, None),
-    ("atari100k", "qwr-avg", "PongNoFrameskip-v4"): (-9.0, None),
-    ("atari100k", "qwr-avg", "SeaquestNoFrameskip-v4"): (296.0, None),
-    ("atari100k", "ppo", "BoxingNoFrameskip-v4"): (-3.9, None),
-    ("atari100k", "ppo", "BreakoutNoFrameskip-v4"): (5.9, None),
-    ("atari100k", "ppo", "FreewayNoFrameskip-v4"): (8.0, None),
-    ("atari100k", "ppo", "GopherNoFrameskip-v4"): (246.0, None),
-    ("atari100k", "ppo", "PongNoFrameskip-v4"): (-20.5, None),
-    ("atari100k", "ppo", "SeaquestNoFrameskip-v4"): (370.0, None),
+    **{
+        ("mujoco100k", variant, env): score
+        for variant, scores in _TABLE1.items()
+        for env, score in zip(_TABLE1_ENVS, scores, strict=True)
+    },
+    **{
+        ("atari100k", variant, env): (score, None)
+        for variant, scores in _TABLE2.items()
+        for env, score in zip(_TABLE2_ENVS, scores, strict=True)
+    },
 }
 
 #: Row order of the tables.
