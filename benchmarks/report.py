@@ -7,8 +7,10 @@ kept; the block is appended when the file has no markers), one table per suite: 
 variant of the suite, the median +- half the interquartile range over seeds of the final evaluation return (the
 statistic of the paper's tables), the interquartile mean with a 95% stratified bootstrap confidence interval
 (``rliable``), the paper's number, the number of seeds and the training steps. Cells without a summary read "not
-run"; smoke runs are labeled as such. Learning curves (median and interquartile band over seeds of the
-checkpoint evaluations) go to ``benchmarks/results/<suite>/curves/<env>.png`` and are linked from the tables.
+run" (in a suite too large for the project's CPU machines, "not run here" with the smoke run of the same variant
+and environment, where there is one); smoke runs are labeled as such. Learning curves (median and interquartile
+band over seeds of the checkpoint evaluations) go to ``benchmarks/results/<suite>/curves/<env>.png`` and are
+linked from the tables.
 
 Every number comes from a summary file::
 
@@ -191,8 +193,27 @@ def plot_curves(suite: str, env: str, summaries: Sequence[dict[str, Any]], label
     plt.close(fig)
 
 
+def _smoke_stand_in(smoke_runs: Sequence[dict[str, Any]]) -> str:
+    """
+    :param smoke_runs: Smoke-suite summaries of one variant and environment.
+    :return: What a cell of a suite not run here shows in place of a score.
+    """
+    if not smoke_runs:
+        return "not run here"
+    median, _ = median_half_iqr([s["final_eval"]["mean"] for s in smoke_runs])
+    steps = "/".join(str(n) for n in sorted({int(s["n_timesteps"]) for s in smoke_runs}))
+    seeds = f"{len(smoke_runs)} seed" + ("s" if len(smoke_runs) > 1 else "")
+    return f"not run here; smoke run: {_fmt(median)} ({seeds}, {steps} steps)"
+
+
 def suite_section(
-    suite: Any, summaries: Sequence[dict[str, Any]], labels: dict[str, str], results_dir: Path, md_dir: Path, plots: bool
+    suite: Any,
+    summaries: Sequence[dict[str, Any]],
+    labels: dict[str, str],
+    results_dir: Path,
+    md_dir: Path,
+    plots: bool,
+    smoke_summaries: Sequence[dict[str, Any]] = (),
 ) -> str:
     """
     The markdown of one suite: a table and links to its learning curves.
@@ -203,6 +224,8 @@ def suite_section(
     :param results_dir: Root of the summaries (curves go to ``<results_dir>/<suite>/curves``).
     :param md_dir: Folder of the markdown file (links are relative to it).
     :param plots: Whether to draw the learning curves.
+    :param smoke_summaries: The smoke suite's summaries, shown in the cells without a run of a suite that is not run
+        on the project's machines (``Suite.not_run_here``).
     :return: The section's markdown.
     """
     smoke = not suite.comparable
@@ -210,6 +233,12 @@ def suite_section(
     if smoke:
         lines += [
             "**Smoke runs**: a few thousand steps with reduced updates, to check the pipeline; not comparable with the paper.",
+            "",
+        ]
+    if suite.not_run_here:
+        lines += [
+            f"**Not run on this project's CPU machines**: {suite.not_run_here}. A cell without a run shows the smoke "
+            "suite's run of the same algorithm and environment, where there is one (not comparable with the paper).",
             "",
         ]
     lines += [
@@ -225,7 +254,10 @@ def suite_section(
             paper = PAPER_SCORES.get((suite.name, variant, env))
             paper_text = "n/a (smoke run)" if smoke else "—" if paper is None else _fmt_paper(*paper)
             if not runs:
-                row = [env, labels[variant], "not run", "not run", paper_text, "0", str(suite.timesteps_for(env)), "—"]
+                cell = "not run"
+                if suite.not_run_here:
+                    cell = _smoke_stand_in([s for s in smoke_summaries if s["variant"] == variant and s["env"] == env])
+                row = [env, labels[variant], cell, "not run", paper_text, "0", str(suite.timesteps_for(env)), "—"]
             else:
                 scores = [s["final_eval"]["mean"] for s in runs]
                 median, half_iqr = median_half_iqr(scores)
@@ -308,10 +340,10 @@ def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
         "evaluations included), on the machine below, which may have been shared.",
         "",
     ]
+    smoke_summaries = [s for s in summaries if not run.SUITES[s["suite"]].comparable]
     for suite in run.SUITES.values():
-        parts.append(
-            suite_section(suite, [s for s in summaries if s["suite"] == suite.name], labels, results_dir, md_dir, plots)
-        )
+        suite_summaries = [s for s in summaries if s["suite"] == suite.name]
+        parts.append(suite_section(suite, suite_summaries, labels, results_dir, md_dir, plots, smoke_summaries))
     notes = environment_notes(summaries)
     if notes:
         parts += [notes, ""]

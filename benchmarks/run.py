@@ -162,6 +162,8 @@ class Suite:
     :param env_variants: Variants per environment, where they differ from ``variants``.
     :param comparable: Whether the numbers are meant to be compared with the paper's.
     :param description: One line for listings and the report.
+    :param not_run_here: Why the suite's runs do not fit the project's CPU machines (empty when they do); the report
+        prints it and shows the smoke suite's run of the same variant and environment in cells without a run.
     """
 
     name: str
@@ -177,6 +179,7 @@ class Suite:
     env_variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
     comparable: bool = True
     description: str = ""
+    not_run_here: str = ""
 
     def variants_for(self, env: str) -> tuple[str, ...]:
         """
@@ -210,6 +213,8 @@ SUITES: dict[str, Suite] = {
         # Rainbow does in the 100K setting.
         params={"dqn": ("learning_starts:1600",)},
         description="Atari NoFrameskip-v4, 100K interactions (paper Table 2)",
+        not_run_here="with the paper's 1000 + 1000 updates per 1000 interactions, a QWR run costs about 75 times "
+        "DQN per interaction on the 2-core CPU machines (about two days per game; see 'Speed on Atari'): a GPU job",
     ),
     "mujoco1m": Suite(
         "mujoco1m",
@@ -218,6 +223,8 @@ SUITES: dict[str, Suite] = {
         1_000_000,
         params={"qwr": ("backup_temperature:1.0", "backup_scale:'std'")},
         description="MuJoCo v5, 1M steps, QWR with backup_temperature 1.0 and backup_scale 'std' (paper Table 3)",
+        not_run_here="a 1M-step QWR run takes about 8.5 hours on one core of the CPU machines (33 steps/s in the "
+        "100K suite), longer than a 3-hour working session, and the Zoo cannot resume a stopped run",
     ),
     "smoke": Suite(
         "smoke",

@@ -278,6 +278,9 @@ def test_report_table_and_markers(tmp_path):
     smoke = _summary("smoke", "sac", "Pendulum-v1", 0, -900.0, n_timesteps=3000)
     (results_dir / "smoke").mkdir()
     (results_dir / "smoke" / "sac__Pendulum-v1__seed0.json").write_text(json.dumps(smoke))
+    for seed, score in enumerate([-21.0, -20.0]):
+        pong = _summary("smoke", "qwr-lse", "PongNoFrameskip-v4", seed, score, n_timesteps=1000)
+        (results_dir / "smoke" / f"qwr-lse__PongNoFrameskip-v4__seed{seed}.json").write_text(json.dumps(pong))
 
     output = tmp_path / "RESULTS.md"
     before = "# Results\n\nIntro kept.\n\n"
@@ -295,10 +298,20 @@ def test_report_table_and_markers(tmp_path):
     assert "not run" in rows[("Hopper-v5", "SAC")] and "| 1197 ± 175 |" in rows[("Hopper-v5", "SAC")]
     assert "not run" in rows[("HalfCheetah-v5", "QWR-LSE")] and "| 2323 ± 332 |" in rows[("HalfCheetah-v5", "QWR-LSE")]
     assert "| -14 ± 98 |" in rows[("Walker2d-v5", "PPO")]
+    # Suites too large for the CPU machines say so, and show the smoke run where one exists.
+    atari_text = text[text.index("### atari100k") : text.index("### mujoco1m")]
+    assert "**Not run on this project's CPU machines**: with the paper's 1000 + 1000 updates" in atari_text
+    atari_rows = {tuple(cell.strip() for cell in line.strip("|").split("|")[:2]): line for line in atari_text.splitlines()}
+    pong = atari_rows[("PongNoFrameskip-v4", "QWR-LSE")]
+    assert "| not run here; smoke run: -20.5 (2 seeds, 1000 steps) | not run | -7.6 | 0 |" in pong
+    assert "| not run here | not run | -20.5 | 0 |" in atari_rows[("PongNoFrameskip-v4", "PPO")]
+    assert "| not run here | not run | 308 | 0 |" in atari_rows[("SeaquestNoFrameskip-v4", "QWR-LSE")]
+    assert "Not run on this project's CPU machines" not in mujoco_text
     smoke_text = text[text.index("### smoke") :]
     smoke_rows = {tuple(cell.strip() for cell in line.strip("|").split("|")[:2]): line for line in smoke_text.splitlines()}
     assert "(smoke)" in smoke_rows[("Pendulum-v1", "SAC")] and "-900" in smoke_rows[("Pendulum-v1", "SAC")]
-    assert "not run" in smoke_rows[("PongNoFrameskip-v4", "QWR-LSE")] and "smoke run" in smoke_rows[("Hopper-v5", "SAC")]
+    assert "not run" in smoke_rows[("Hopper-v5", "QWR-LSE")] and "smoke run" in smoke_rows[("Hopper-v5", "SAC")]
+    assert "(smoke)" in smoke_rows[("PongNoFrameskip-v4", "QWR-LSE")]
     assert (results_dir / "mujoco100k" / "curves" / "Hopper-v5.png").is_file()
     assert "(results/mujoco100k/curves/Hopper-v5.png)" in text
 
