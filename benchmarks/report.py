@@ -193,6 +193,14 @@ def plot_curves(suite: str, env: str, summaries: Sequence[dict[str, Any]], label
     plt.close(fig)
 
 
+def _steps_text(runs: Sequence[dict[str, Any]]) -> str:
+    """
+    :param runs: Summaries of one cell.
+    :return: Their training steps, e.g. ``"100000"`` (``"1000/3000"`` when the runs differ).
+    """
+    return "/".join(str(n) for n in sorted({int(s["n_timesteps"]) for s in runs}))
+
+
 def _smoke_stand_in(smoke_runs: Sequence[dict[str, Any]]) -> str:
     """
     :param smoke_runs: Smoke-suite summaries of one variant and environment.
@@ -201,9 +209,8 @@ def _smoke_stand_in(smoke_runs: Sequence[dict[str, Any]]) -> str:
     if not smoke_runs:
         return "not run here"
     median, _ = median_half_iqr([s["final_eval"]["mean"] for s in smoke_runs])
-    steps = "/".join(str(n) for n in sorted({int(s["n_timesteps"]) for s in smoke_runs}))
     seeds = f"{len(smoke_runs)} seed" + ("s" if len(smoke_runs) > 1 else "")
-    return f"not run here; smoke run: {_fmt(median)} ({seeds}, {steps} steps)"
+    return f"not run here; smoke run: {_fmt(median)} ({seeds}, {_steps_text(smoke_runs)} steps)"
 
 
 def suite_section(
@@ -264,7 +271,6 @@ def suite_section(
                 iqm, low, high = iqm_interval(scores)
                 interval = "n/a (1 seed)" if low is None or high is None else f"[{_fmt(low)}, {_fmt(high)}]"
                 tag = " (smoke)" if smoke else ""
-                steps = sorted({int(s["n_timesteps"]) for s in runs})
                 speeds = [s["steps_per_s"] for s in runs if s.get("steps_per_s")]
                 row = [
                     env,
@@ -273,7 +279,7 @@ def suite_section(
                     f"{_fmt(iqm)} {interval}{tag}",
                     paper_text,
                     str(len(runs)),
-                    "/".join(str(n) for n in steps),
+                    _steps_text(runs),
                     f"{np.median(speeds):.0f}" if speeds else "—",
                 ]
             lines.append("| " + " | ".join(row) + " |")

@@ -259,6 +259,11 @@ def _summary(suite, variant, env, seed, score, n_timesteps=100_000):
     }
 
 
+def _table_rows(section: str) -> dict[tuple[str, ...], str]:
+    """The lines of a markdown table, keyed by their first two cells (environment, algorithm)."""
+    return {tuple(cell.strip() for cell in line.strip("|").split("|")[:2]): line for line in section.splitlines()}
+
+
 def test_statistics():
     assert report.median_half_iqr([1, 2, 3, 4, 100]) == (3.0, 1.0)
     assert report.median_half_iqr([7.0]) == (7.0, 0.0)
@@ -291,7 +296,7 @@ def test_report_table_and_markers(tmp_path):
     assert text.startswith(before) and text.endswith(after)
     assert "old generated text" not in text
     mujoco_text = text[text.index("### mujoco100k") : text.index("### atari100k")]
-    rows = {tuple(cell.strip() for cell in line.strip("|").split("|")[:2]): line for line in mujoco_text.splitlines()}
+    rows = _table_rows(mujoco_text)
     hopper = rows[("Hopper-v5", "QWR-LSE")]
     assert "| 3000 ± 1000 |" in hopper  # median 3000, quartiles 2000 and 4000
     assert "| 1758 ± 735 | 5 | 100000 |" in hopper
@@ -301,14 +306,14 @@ def test_report_table_and_markers(tmp_path):
     # Suites too large for the CPU machines say so, and show the smoke run where one exists.
     atari_text = text[text.index("### atari100k") : text.index("### mujoco1m")]
     assert "**Not run on this project's CPU machines**: with the paper's 1000 + 1000 updates" in atari_text
-    atari_rows = {tuple(cell.strip() for cell in line.strip("|").split("|")[:2]): line for line in atari_text.splitlines()}
+    atari_rows = _table_rows(atari_text)
     pong = atari_rows[("PongNoFrameskip-v4", "QWR-LSE")]
     assert "| not run here; smoke run: -20.5 (2 seeds, 1000 steps) | not run | -7.6 | 0 |" in pong
     assert "| not run here | not run | -20.5 | 0 |" in atari_rows[("PongNoFrameskip-v4", "PPO")]
     assert "| not run here | not run | 308 | 0 |" in atari_rows[("SeaquestNoFrameskip-v4", "QWR-LSE")]
     assert "Not run on this project's CPU machines" not in mujoco_text
     smoke_text = text[text.index("### smoke") :]
-    smoke_rows = {tuple(cell.strip() for cell in line.strip("|").split("|")[:2]): line for line in smoke_text.splitlines()}
+    smoke_rows = _table_rows(smoke_text)
     assert "(smoke)" in smoke_rows[("Pendulum-v1", "SAC")] and "-900" in smoke_rows[("Pendulum-v1", "SAC")]
     assert "not run" in smoke_rows[("Hopper-v5", "QWR-LSE")] and "smoke run" in smoke_rows[("Hopper-v5", "SAC")]
     assert "(smoke)" in smoke_rows[("PongNoFrameskip-v4", "QWR-LSE")]
