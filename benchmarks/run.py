@@ -13,6 +13,10 @@ Exact commands, from the repository root (``pip install -e ".[benchmarks]"`` for
     python benchmarks/run.py mujoco100k --seeds 0 1 2 --jobs 2 --deadline 17:30   # start nothing that ends later
     python benchmarks/run.py atari100k --device cuda     # Table 2 setting (QWR's Atari buffer needs ~2.8 GB)
     python benchmarks/run.py mujoco1m --algos qwr-lse --jobs 4   # Table 3 setting, 1M steps
+    python benchmarks/run.py mujoco100k --algos qwr-lse --envs Hopper-v5 --seeds 0 1 2 \\
+        --params "policy_kwargs:dict(head_init_range=0.01)" \\
+        --results-dir benchmarks/results/mujoco100k_head_init --runs-dir benchmarks/runs/mujoco100k_head_init
+        # an ablation: extra -params after the suite's, summaries kept out of the suite's table
     python benchmarks/report.py                          # RESULTS.md tables and learning-curve PNGs
 
 Interrupt with Ctrl-C and run the same command again to resume (finished runs are skipped; a run stopped
@@ -328,6 +332,7 @@ def expand_suite(
     variants: Sequence[str] | None = None,
     envs: Sequence[str] | None = None,
     seeds: Sequence[int] | None = None,
+    extra_params: Sequence[str] = (),
 ) -> list[RunSpec]:
     """
     The runs of a suite, optionally restricted to some variants, environments and seeds.
@@ -336,6 +341,7 @@ def expand_suite(
     :param variants: Variants to keep (all of the suite's when ``None``).
     :param envs: Environments to keep (all when ``None``).
     :param seeds: Seeds (the suite's defaults when ``None``).
+    :param extra_params: ``-params`` entries for every run, after all others (an ablation).
     :return: The runs, ordered by seed, then environment, then variant (so that early seeds of every cell finish
         first).
     """
@@ -355,7 +361,10 @@ def expand_suite(
                     continue
                 variant = VARIANTS[name]
                 params = _merge_params(
-                    variant.params, suite.params.get(variant.algo, ()), suite.env_params.get((env, variant.algo), ())
+                    variant.params,
+                    suite.params.get(variant.algo, ()),
+                    suite.env_params.get((env, variant.algo), ()),
+                    extra_params,
                 )
                 runs.append(
                     RunSpec(
@@ -902,8 +911,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="HH:MM or ISO date and time: start no run expected (from finished runs of the same variant) to end later",
     )
+    parser.add_argument(
+        "--params",
+        nargs="+",
+        default=(),
+        metavar="KEY:VALUE",
+        help="extra Zoo -params for every run, after the suite's (an ablation: needs its own --results-dir)",
+    )
     parser.add_argument("--list", action="store_true", help="print the runs (and whether done) and exit")
     args = parser.parse_args(argv)
+    if args.params and args.results_dir.resolve() == RESULTS_DIR.resolve():
+        parser.error(
+            "--params changes the runs, so their summaries must not mix with the suite's: "
+            "give them their own --results-dir (and --runs-dir), e.g. benchmarks/results/<suite>_<ablation>"
+        )
     if args.deadline is not None:
         try:
             args.deadline = parse_deadline(args.deadline)
@@ -931,7 +952,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     suites = [SUITES[args.suite]] if args.suite else list(SUITES.values())
     for suite in suites:
-        specs = expand_suite(suite, args.algos, args.envs, args.seeds)
+        specs = expand_suite(suite, args.algos, args.envs, args.seeds, args.params)
         if args.list:
             print(f"{suite.name}: {suite.description}")
             for spec in specs:

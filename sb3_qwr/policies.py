@@ -38,6 +38,8 @@ class Actor(BasePolicy):
     :param activation_fn: Activation function.
     :param action_std: Fixed std of the Gaussian (``Box`` only).
     :param normalize_images: Whether to divide images by 255.
+    :param head_init_range: If set, the head's weights start uniform in ``[-r, r]`` and its bias at zero;
+        ``None`` keeps PyTorch's default ``Linear`` initialization.
     """
 
     def __init__(
@@ -50,7 +52,13 @@ class Actor(BasePolicy):
         activation_fn: type[nn.Module] = nn.ReLU,
         action_std: float = 0.4,
         normalize_images: bool = True,
+        head_init_range: float | None = None,
     ):
+        if head_init_range is not None and not head_init_range > 0:
+            raise ValueError(
+                f"head_init_range must be > 0 (the half-width of the uniform initialization of the policy head), "
+                f"got {head_init_range}; pass None for PyTorch's default initialization"
+            )
         super().__init__(
             observation_space,
             action_space,
@@ -67,6 +75,10 @@ class Actor(BasePolicy):
         self.latent_pi = nn.Sequential(*create_mlp(features_dim, -1, net_arch, activation_fn))
         last_dim = net_arch[-1] if len(net_arch) > 0 else features_dim
         self.head = nn.Linear(last_dim, head_dim)
+        self.head_init_range = head_init_range
+        if head_init_range is not None:
+            nn.init.uniform_(self.head.weight, -head_init_range, head_init_range)
+            nn.init.zeros_(self.head.bias)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -76,6 +88,7 @@ class Actor(BasePolicy):
                 "features_dim": self.features_dim,
                 "activation_fn": self.activation_fn,
                 "action_std": self.action_std,
+                "head_init_range": self.head_init_range,
                 "features_extractor": self.features_extractor,
             }
         )
@@ -227,6 +240,10 @@ class QWRPolicy(BasePolicy):
     :param optimizer_class: The optimizer to use (Adam).
     :param optimizer_kwargs: Keyword arguments of the optimizer, excluding the learning rate
         (default ``eps=1e-5`` as in the reference code).
+    :param head_init_range: If set, the actor's head (Gaussian mean or logits) starts with weights uniform in
+        ``[-r, r]`` and a zero bias, as the reference code's ``Policy.head_init_range`` (0.01 in its MuJoCo
+        configs). Default ``None``: PyTorch's ``Linear`` initialization, with which every published sb3-qwr
+        result was measured (see ``benchmarks/RESULTS.md`` for the A/B on Hopper).
     """
 
     actor: Actor
@@ -248,6 +265,7 @@ class QWRPolicy(BasePolicy):
         normalize_images: bool = True,
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
+        head_init_range: float | None = None,
     ):
         if optimizer_kwargs is None:
             optimizer_kwargs = {"eps": 1e-5} if optimizer_class == th.optim.Adam else {}
@@ -275,7 +293,13 @@ class QWRPolicy(BasePolicy):
             "activation_fn": activation_fn,
             "normalize_images": normalize_images,
         }
-        self.actor_kwargs = {**net_args, "net_arch": actor_arch, "action_std": action_std}
+        self.head_init_range = head_init_range
+        self.actor_kwargs = {
+            **net_args,
+            "net_arch": actor_arch,
+            "action_std": action_std,
+            "head_init_range": head_init_range,
+        }
         self.critic_kwargs = {
             **net_args,
             "net_arch": critic_arch,
@@ -307,6 +331,7 @@ class QWRPolicy(BasePolicy):
                 "action_std": self.action_std,
                 "action_embed_dim": self.action_embed_dim,
                 "critic_head_arch": self.critic_head_arch,
+                "head_init_range": self.head_init_range,
                 "lr_schedule": self._dummy_schedule,
                 "optimizer_class": self.optimizer_class,
                 "optimizer_kwargs": self.optimizer_kwargs,
@@ -366,6 +391,7 @@ class CnnPolicy(QWRPolicy):
         normalize_images: bool = True,
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
+        head_init_range: float | None = None,
     ):
         super().__init__(
             observation_space,
@@ -381,6 +407,7 @@ class CnnPolicy(QWRPolicy):
             normalize_images,
             optimizer_class,
             optimizer_kwargs,
+            head_init_range,
         )
 
 
@@ -406,6 +433,7 @@ class MultiInputPolicy(QWRPolicy):
         normalize_images: bool = True,
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
+        head_init_range: float | None = None,
     ):
         super().__init__(
             observation_space,
@@ -421,4 +449,5 @@ class MultiInputPolicy(QWRPolicy):
             normalize_images,
             optimizer_class,
             optimizer_kwargs,
+            head_init_range,
         )

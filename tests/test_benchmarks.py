@@ -56,6 +56,16 @@ def test_suites_expand():
     # The env-specific buffer size replaces the suite's in place.
     assert [p for p in pong[0].params if p.startswith("buffer_size")] == ["buffer_size:1000"]
 
+    # An ablation's extra -params come last and replace an entry of the same key.
+    ablation = run.expand_suite(
+        run.SUITES["mujoco1m"], ["qwr-lse"], ["Hopper-v5"], [0], ("backup_scale:'mad'", "policy_kwargs:dict(a=1)")
+    )
+    assert ablation[0].params == ("backup:'lse'", "backup_temperature:1.0", "backup_scale:'mad'", "policy_kwargs:dict(a=1)")
+    with pytest.raises(SystemExit):  # an ablation's summaries must not land among the suite's
+        run.parse_args(["mujoco100k", "--params", "policy_kwargs:dict(a=1)"])
+    args = run.parse_args(["mujoco100k", "--params", "policy_kwargs:dict(a=1)", "--results-dir", "elsewhere"])
+    assert args.params == ["policy_kwargs:dict(a=1)"]
+
     with pytest.raises(ValueError):
         run.expand_suite(run.SUITES["mujoco100k"], variants=["nope"])
     with pytest.raises(ValueError):

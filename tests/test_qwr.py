@@ -78,6 +78,20 @@ def test_save_load_gives_identical_predictions(tmp_path):
     assert loaded.num_timesteps == 600
 
 
+def test_policy_head_init_range_as_in_reference_code(tmp_path):
+    # Reference code (trax `Policy.head_init_range = 0.01`): head kernel uniform in [-0.01, 0.01]; default: PyTorch's.
+    for env_id in ("Pendulum-v1", "CartPole-v1"):
+        model = QWR("MlpPolicy", env_id, seed=0, policy_kwargs={"head_init_range": 0.01})
+        head = model.actor.head
+        assert head.weight.abs().max() <= 0.01
+        assert head.weight.abs().max() > 0.005  # spread over the range, not all zero
+        assert th.count_nonzero(head.bias) == 0
+        default_head = QWR("MlpPolicy", env_id, seed=0).actor.head
+        assert default_head.weight.abs().max() > 0.02
+        model.save(tmp_path / "qwr.zip")
+        assert QWR.load(tmp_path / "qwr.zip").policy.actor.head_init_range == 0.01
+
+
 def test_same_seed_gives_identical_runs():
     a = QWR("MlpPolicy", "CartPole-v1", seed=3, **FAST).learn(400)
     b = QWR("MlpPolicy", "CartPole-v1", seed=3, **FAST).learn(400)
@@ -226,6 +240,7 @@ def test_cuda_training():
         ({"td_lambda": 1.5}, "td_lambda"),
         ({"td_lambda": -0.1}, "td_lambda"),
         ({"n_step_horizon": 0}, "n_step_horizon"),
+        ({"policy_kwargs": {"head_init_range": 0.0}}, "head_init_range must be > 0"),
         ({"batch_size": 512, "buffer_size": 256}, "larger than `buffer_size`"),
         ({"replay_buffer_class": __import__("stable_baselines3").common.buffers.ReplayBuffer}, "stores the sampling"),
     ],
