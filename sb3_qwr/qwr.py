@@ -121,6 +121,8 @@ class QWR(OffPolicyAlgorithm):
     The reference code also normalizes MuJoCo observations with running statistics (a ``Normalize`` layer in
     front of both networks); here that is the environment's job, as everywhere in SB3: wrap it in
     ``VecNormalize(env, norm_reward=False)``, which the shipped Zoo hyperparameters do for the MuJoCo tasks.
+    The reference code starts the policy head's weights uniform in ``[-0.01, 0.01]``; here that is
+    ``policy_kwargs=dict(head_init_range=0.01)``, off by default (PyTorch's initialization).
 
     :param policy: The policy model to use (``MlpPolicy``, ``CnnPolicy``, ``MultiInputPolicy``).
     :param env: The environment to learn from (if registered in Gym, can be str).
