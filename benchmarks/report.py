@@ -10,7 +10,8 @@ statistic of the paper's tables), the interquartile mean with a 95% stratified b
 run" (in a suite too large for the project's CPU machines, "not run here" with the smoke run of the same variant
 and environment, where there is one); smoke runs are labeled as such. Learning curves (median and interquartile
 band over seeds of the checkpoint evaluations) go to ``benchmarks/results/<suite>/curves/<env>.png`` and are
-linked from the tables.
+linked from the tables. Ablations (``results/<suite>_<name>/``, from ``run.py --params ... --results-dir``) get a
+table of their own, each run beside the suite's run of the same variant, environment and seed.
 
 Every number comes from a summary file::
 
@@ -88,19 +89,41 @@ def load_run_module() -> ModuleType:
     return module
 
 
+def _read_summaries(folder: Path, suite: str) -> list[dict[str, Any]]:
+    """
+    :param folder: A folder of summaries.
+    :param suite: The suite its runs belong to.
+    :return: Its finished summaries of that suite, sorted by variant, environment and seed.
+    """
+    summaries = []
+    for path in sorted(folder.glob("*.json")):
+        summary = json.loads(path.read_text())
+        if summary.get("suite") == suite and "final_eval" in summary:
+            summaries.append(summary)
+    return sorted(summaries, key=lambda s: (s["variant"], s["env"], s["seed"]))
+
+
 def load_summaries(results_dir: Path, suites: Sequence[str]) -> list[dict[str, Any]]:
     """
     :param results_dir: Root of the summaries (``results/<suite>/*.json``).
     :param suites: Suite names to read.
     :return: The summaries, sorted by suite, variant, environment and seed.
     """
-    summaries = []
-    for suite in suites:
-        for path in sorted((results_dir / suite).glob("*.json")):
-            summary = json.loads(path.read_text())
-            if summary.get("suite") == suite and "final_eval" in summary:
-                summaries.append(summary)
-    return sorted(summaries, key=lambda s: (s["suite"], s["variant"], s["env"], s["seed"]))
+    return [summary for suite in sorted(suites) for summary in _read_summaries(results_dir / suite, suite)]
+
+
+def load_ablations(results_dir: Path, suites: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """
+    :param results_dir: Root of the summaries.
+    :param suites: Suite names.
+    :return: Per ablation folder ``results/<suite>_<name>/`` (``run.py --params ... --results-dir``), its summaries.
+    """
+    ablations = {}
+    for folder in sorted(p for p in results_dir.iterdir() if p.is_dir()):
+        suite = next((s for s in sorted(suites, key=len, reverse=True) if folder.name.startswith(f"{s}_")), None)
+        if suite is not None and (summaries := _read_summaries(folder, suite)):
+            ablations[folder.name] = summaries
+    return ablations
 
 
 def median_half_iqr(scores: Sequence[float]) -> tuple[float, float]:
@@ -293,6 +316,61 @@ def suite_section(
     return "\n".join(lines)
 
 
+def _scores_text(runs: Sequence[dict[str, Any]]) -> tuple[str, str]:
+    """
+    :param runs: Summaries of one cell.
+    :return: The score of every seed (``"s0 423.6, s1 ..."``) and their median ± half IQR.
+    """
+    if not runs:
+        return "not run", "—"
+    scores = [s["final_eval"]["mean"] for s in runs]
+    median, half_iqr = median_half_iqr(scores)
+    return ", ".join(f"s{s['seed']} {s['final_eval']['mean']:.1f}" for s in runs), f"{_fmt(median)} ± {_fmt(half_iqr)}"
+
+
+def ablation_section(
+    ablations: dict[str, list[dict[str, Any]]], summaries: Sequence[dict[str, Any]], labels: dict[str, str]
+) -> str:
+    """
+    The markdown of the ablations: each beside the suite's runs of the same variant, environment and seeds.
+
+    :param ablations: Summaries per ablation folder (:func:`load_ablations`).
+    :param summaries: The suites' summaries.
+    :param labels: Display name per variant.
+    :return: The section's markdown (empty without ablations).
+    """
+    if not ablations:
+        return ""
+    lines = [
+        "### Ablations",
+        "",
+        "Runs of a suite's setting with one change, in `results/<suite>_<name>/` (`run.py ... --params ... "
+        "--results-dir`), not in the tables above. Change: the `-params` the ablation adds to the suite's run (none: "
+        "the change is in the code or the hyperparameter files; the notes say which). Beside each, the suite's runs "
+        "of the same variant, environment and seeds.",
+        "",
+        "| Ablation | Environment | Algorithm | Change | Ablation, per seed | Median ± ½ IQR | Suite, same seeds "
+        "| Median ± ½ IQR |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for folder, runs in ablations.items():
+        for variant, env in sorted({(s["variant"], s["env"]) for s in runs}):
+            cell = [s for s in runs if s["variant"] == variant and s["env"] == env]
+            seeds = {s["seed"] for s in cell}
+            base = [
+                s
+                for s in summaries
+                if (s["suite"], s["variant"], s["env"]) == (cell[0]["suite"], variant, env) and s["seed"] in seeds
+            ]
+            base_params = base[0]["params"] if base else []
+            change = " ".join(f"`{p}`" for p in cell[0]["params"] if p not in base_params) or "none"
+            lines.append(
+                "| " + " | ".join([folder, env, labels[variant], change, *_scores_text(cell), *_scores_text(base)]) + " |"
+            )
+    lines.append("")
+    return "\n".join(lines)
+
+
 def _relpath(path: Path, start: Path) -> str:
     import os
 
@@ -350,6 +428,7 @@ def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
     for suite in run.SUITES.values():
         suite_summaries = [s for s in summaries if s["suite"] == suite.name]
         parts.append(suite_section(suite, suite_summaries, labels, results_dir, md_dir, plots, smoke_summaries))
+    parts.append(ablation_section(load_ablations(results_dir, list(run.SUITES)), summaries, labels))
     notes = environment_notes(summaries)
     if notes:
         parts += [notes, ""]

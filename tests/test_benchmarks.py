@@ -253,11 +253,12 @@ def test_incomplete_model_trains_again(tmp_path, monkeypatch):
     assert not (spec.log_folder(runs_dir) / "timing.json").exists() and not run.is_finished(spec, results_dir)
 
 
-def _summary(suite, variant, env, seed, score, n_timesteps=100_000):
+def _summary(suite, variant, env, seed, score, n_timesteps=100_000, extra_params=()):
     return {
         "suite": suite,
         "variant": variant,
         "algo": run.VARIANTS[variant].algo,
+        "params": [*run.VARIANTS[variant].params, *extra_params],
         "env": env,
         "seed": seed,
         "n_timesteps": n_timesteps,
@@ -297,6 +298,15 @@ def test_report_table_and_markers(tmp_path):
         pong = _summary("smoke", "qwr-lse", "PongNoFrameskip-v4", seed, score, n_timesteps=1000)
         (results_dir / "smoke" / f"qwr-lse__PongNoFrameskip-v4__seed{seed}.json").write_text(json.dumps(pong))
 
+    # An ablation (run.py --params ... --results-dir results/mujoco100k_head_init) of seeds 0 and 2.
+    for seed, score in [(0, 1500.0), (2, 2500.0)]:
+        ablation = _summary("mujoco100k", "qwr-lse", "Hopper-v5", seed, score, extra_params=["policy_kwargs:dict(a=1)"])
+        path = results_dir / "mujoco100k_head_init" / f"qwr-lse__Hopper-v5__seed{seed}.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(ablation))
+    (results_dir / "other_folder").mkdir()  # not named after a suite: not an ablation
+    (results_dir / "other_folder" / "x.json").write_text(json.dumps(_summary("mujoco100k", "sac", "Hopper-v5", 0, 1.0)))
+
     output = tmp_path / "RESULTS.md"
     before = "# Results\n\nIntro kept.\n\n"
     after = "\n\n## Speed\n\nSpeed table kept.\n"
@@ -322,7 +332,13 @@ def test_report_table_and_markers(tmp_path):
     assert "| not run here | not run | -20.5 | 0 |" in atari_rows[("PongNoFrameskip-v4", "PPO")]
     assert "| not run here | not run | 308 | 0 |" in atari_rows[("SeaquestNoFrameskip-v4", "QWR-LSE")]
     assert "Not run on this project's CPU machines" not in mujoco_text
-    smoke_text = text[text.index("### smoke") :]
+    smoke_text = text[text.index("### smoke") : text.index("### Ablations")]
+    ablation_rows = _table_rows(text[text.index("### Ablations") :])
+    assert ablation_rows[("mujoco100k_head_init", "Hopper-v5")] == (
+        "| mujoco100k_head_init | Hopper-v5 | QWR-LSE | `policy_kwargs:dict(a=1)` | s0 1500.0, s2 2500.0 | 2000 ± 250 "
+        "| s0 1000.0, s2 3000.0 | 2000 ± 500 |"
+    )
+    assert "other_folder" not in text
     smoke_rows = _table_rows(smoke_text)
     assert "(smoke)" in smoke_rows[("Pendulum-v1", "SAC")] and "-900" in smoke_rows[("Pendulum-v1", "SAC")]
     assert "not run" in smoke_rows[("Hopper-v5", "QWR-LSE")] and "smoke run" in smoke_rows[("Hopper-v5", "SAC")]
