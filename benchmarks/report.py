@@ -10,8 +10,9 @@ statistic of the paper's tables), the interquartile mean with a 95% stratified b
 run" (in a suite too large for the project's CPU machines, "not run here" with the smoke run of the same variant
 and environment, where there is one); smoke runs are labeled as such. Learning curves (median and interquartile
 band over seeds of the checkpoint evaluations) go to ``benchmarks/results/<suite>/curves/<env>.png`` and are
-linked from the tables. Ablations (``results/<suite>_<name>/``, from ``run.py --params ... --results-dir``) get a
-table of their own, each run beside the suite's run of the same variant, environment and seed.
+linked from the tables. Ablations (results roots of their own, ``results/<ablation>/<suite>/*.json``, from
+``run.py ... --params ... --results-dir results/<ablation>``) get a table of their own, each beside the suite's
+runs of the same variant, environment and seeds.
 
 Every number comes from a summary file::
 
@@ -89,39 +90,31 @@ def load_run_module() -> ModuleType:
     return module
 
 
-def _read_summaries(folder: Path, suite: str) -> list[dict[str, Any]]:
-    """
-    :param folder: A folder of summaries.
-    :param suite: The suite its runs belong to.
-    :return: Its finished summaries of that suite, sorted by variant, environment and seed.
-    """
-    summaries = []
-    for path in sorted(folder.glob("*.json")):
-        summary = json.loads(path.read_text())
-        if summary.get("suite") == suite and "final_eval" in summary:
-            summaries.append(summary)
-    return sorted(summaries, key=lambda s: (s["variant"], s["env"], s["seed"]))
-
-
 def load_summaries(results_dir: Path, suites: Sequence[str]) -> list[dict[str, Any]]:
     """
     :param results_dir: Root of the summaries (``results/<suite>/*.json``).
     :param suites: Suite names to read.
     :return: The summaries, sorted by suite, variant, environment and seed.
     """
-    return [summary for suite in sorted(suites) for summary in _read_summaries(results_dir / suite, suite)]
+    summaries = []
+    for suite in suites:
+        for path in sorted((results_dir / suite).glob("*.json")):
+            summary = json.loads(path.read_text())
+            if summary.get("suite") == suite and "final_eval" in summary:
+                summaries.append(summary)
+    return sorted(summaries, key=lambda s: (s["suite"], s["variant"], s["env"], s["seed"]))
 
 
 def load_ablations(results_dir: Path, suites: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """
     :param results_dir: Root of the summaries.
     :param suites: Suite names.
-    :return: Per ablation folder ``results/<suite>_<name>/`` (``run.py --params ... --results-dir``), its summaries.
+    :return: Per ablation, its summaries: an ablation is a results root of its own inside ``results_dir``
+        (``results/<ablation>/<suite>/*.json``, from ``run.py ... --params ... --results-dir results/<ablation>``).
     """
     ablations = {}
-    for folder in sorted(p for p in results_dir.iterdir() if p.is_dir()):
-        suite = next((s for s in sorted(suites, key=len, reverse=True) if folder.name.startswith(f"{s}_")), None)
-        if suite is not None and (summaries := _read_summaries(folder, suite)):
+    for folder in sorted(p for p in results_dir.iterdir() if p.is_dir() and p.name not in suites):
+        if summaries := load_summaries(folder, suites):
             ablations[folder.name] = summaries
     return ablations
 
@@ -344,10 +337,10 @@ def ablation_section(
     lines = [
         "### Ablations",
         "",
-        "Runs of a suite's setting with one change, in `results/<suite>_<name>/` (`run.py ... --params ... "
-        "--results-dir`), not in the tables above. Change: the `-params` the ablation adds to the suite's run (none: "
-        "the change is in the code or the hyperparameter files; the notes say which). Beside each, the suite's runs "
-        "of the same variant, environment and seeds.",
+        "Runs of a suite's setting with one change, in `results/<ablation>/<suite>/` (`run.py ... --params ... "
+        "--results-dir results/<ablation>`), not in the tables above. Change: the `-params` the ablation adds to "
+        "the suite's run (none: the change is in the code or the hyperparameter files; the notes say which). "
+        "Beside each, the suite's runs of the same variant, environment and seeds.",
         "",
         "| Ablation | Environment | Algorithm | Change | Ablation, per seed | Median ± ½ IQR | Suite, same seeds "
         "| Median ± ½ IQR |",

@@ -923,7 +923,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.params and args.results_dir.resolve() == RESULTS_DIR.resolve():
         parser.error(
             "--params changes the runs, so their summaries must not mix with the suite's: "
-            "give them their own --results-dir (and --runs-dir), e.g. benchmarks/results/<suite>_<ablation>"
+            "give them their own --results-dir (and --runs-dir), e.g. benchmarks/results/<ablation>"
         )
     if args.deadline is not None:
         try:

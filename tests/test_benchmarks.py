@@ -298,13 +298,13 @@ def test_report_table_and_markers(tmp_path):
         pong = _summary("smoke", "qwr-lse", "PongNoFrameskip-v4", seed, score, n_timesteps=1000)
         (results_dir / "smoke" / f"qwr-lse__PongNoFrameskip-v4__seed{seed}.json").write_text(json.dumps(pong))
 
-    # An ablation (run.py --params ... --results-dir results/mujoco100k_head_init) of seeds 0 and 2.
+    # An ablation (run.py --params ... --results-dir results/mujoco100k_head_init) of seeds 0 and 2: a results root.
     for seed, score in [(0, 1500.0), (2, 2500.0)]:
         ablation = _summary("mujoco100k", "qwr-lse", "Hopper-v5", seed, score, extra_params=["policy_kwargs:dict(a=1)"])
-        path = results_dir / "mujoco100k_head_init" / f"qwr-lse__Hopper-v5__seed{seed}.json"
-        path.parent.mkdir(exist_ok=True)
+        path = results_dir / "mujoco100k_head_init" / "mujoco100k" / f"qwr-lse__Hopper-v5__seed{seed}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(ablation))
-    (results_dir / "other_folder").mkdir()  # not named after a suite: not an ablation
+    (results_dir / "other_folder").mkdir()  # summaries not under a suite's folder: not an ablation
     (results_dir / "other_folder" / "x.json").write_text(json.dumps(_summary("mujoco100k", "sac", "Hopper-v5", 0, 1.0)))
 
     output = tmp_path / "RESULTS.md"
