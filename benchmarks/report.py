@@ -347,14 +347,11 @@ def ablation_section(
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for folder, runs in ablations.items():
-        for variant, env in sorted({(s["variant"], s["env"]) for s in runs}):
-            cell = [s for s in runs if s["variant"] == variant and s["env"] == env]
+        for key in sorted({(s["suite"], s["variant"], s["env"]) for s in runs}):
+            _, variant, env = key
+            cell = [s for s in runs if (s["suite"], s["variant"], s["env"]) == key]
             seeds = {s["seed"] for s in cell}
-            base = [
-                s
-                for s in summaries
-                if (s["suite"], s["variant"], s["env"]) == (cell[0]["suite"], variant, env) and s["seed"] in seeds
-            ]
+            base = [s for s in summaries if (s["suite"], s["variant"], s["env"]) == key and s["seed"] in seeds]
             base_params = base[0]["params"] if base else []
             change = " ".join(f"`{p}`" for p in cell[0]["params"] if p not in base_params) or "none"
             lines.append(
