@@ -160,6 +160,15 @@ def _fmt(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}"
 
 
+def _median_text(scores: Sequence[float]) -> str:
+    """
+    :param scores: One score per seed.
+    :return: Their median ± half IQR as the tables print it, e.g. ``"359 ± 93.1"``.
+    """
+    median, half_iqr = median_half_iqr(scores)
+    return f"{_fmt(median)} ± {_fmt(half_iqr)}"
+
+
 def _fmt_paper(median: float, half_iqr: float | None) -> str:
     """A number of the paper as printed there: the median, and ± half the IQR when the paper gives it."""
     return f"{median:g}" if half_iqr is None else f"{median:g} ± {half_iqr:g}"
@@ -283,7 +292,6 @@ def suite_section(
                 row = [env, labels[variant], cell, "not run", paper_text, "0", str(suite.timesteps_for(env)), "—"]
             else:
                 scores = [s["final_eval"]["mean"] for s in runs]
-                median, half_iqr = median_half_iqr(scores)
                 iqm, low, high = iqm_interval(scores)
                 interval = "n/a (1 seed)" if low is None or high is None else f"[{_fmt(low)}, {_fmt(high)}]"
                 tag = " (smoke)" if smoke else ""
@@ -291,7 +299,7 @@ def suite_section(
                 row = [
                     env,
                     labels[variant],
-                    f"{_fmt(median)} ± {_fmt(half_iqr)}{tag}",
+                    f"{_median_text(scores)}{tag}",
                     f"{_fmt(iqm)} {interval}{tag}",
                     paper_text,
                     str(len(runs)),
@@ -316,9 +324,8 @@ def _scores_text(runs: Sequence[dict[str, Any]]) -> tuple[str, str]:
     """
     if not runs:
         return "not run", "—"
-    scores = [s["final_eval"]["mean"] for s in runs]
-    median, half_iqr = median_half_iqr(scores)
-    return ", ".join(f"s{s['seed']} {s['final_eval']['mean']:.1f}" for s in runs), f"{_fmt(median)} ± {_fmt(half_iqr)}"
+    per_seed = ", ".join(f"s{s['seed']} {s['final_eval']['mean']:.1f}" for s in runs)
+    return per_seed, _median_text([s["final_eval"]["mean"] for s in runs])
 
 
 def ablation_section(
