@@ -9,7 +9,7 @@ Protocol of Figure 3 (profile ``full``, the defaults): for each of HalfCheetah-v
 2. the dataset: ``--episodes`` = 50 episodes (time limit 1000) shared round-robin among the checkpoints, each
    acting with its mean action plus Gaussian noise of std ``--noise`` in [-1, 1] units, plus
    ``--random-episodes`` episodes of uniform random actions, written as a local Minari dataset by
-   ``sb3_qwr.offline.make_dataset``; its average episode return is the horizontal line of the figure;
+   ``sb3_qwr.datasets``; its average episode return is the horizontal line of the figure;
 3. QWR (Table 4 defaults: 1000 critic and 1000 actor updates per iteration, batch 256, log-sum-exp backup) and
    AWR (``sb3_qwr.AWR`` when it exists, same settings) load the dataset with ``model.load_dataset`` (mu: a
    Gaussian of std 0.4 centered on each dataset action, as the paper) and train with
@@ -55,8 +55,8 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 from sb3_qwr import QWR
+from sb3_qwr.datasets import make_dataset
 from sb3_qwr.offline import from_minari
-from sb3_qwr.offline.make_dataset import make_dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mdblock import replace_marked_block  # benchmarks/mdblock.py

@@ -33,7 +33,7 @@ from stable_baselines3.common.env_util import make_atari_env, make_vec_env
 from stable_baselines3.common.vec_env import VecEnv, VecFrameStack
 
 from sb3_qwr import QWR
-from sb3_qwr.buffers import QWRReplayBuffer
+from sb3_qwr.common.buffers import QWRReplayBuffer
 
 RESULTS = Path(__file__).parent / "results" / "speed.jsonl"
 

@@ -1,12 +1,14 @@
 """sb3-qwr: Q-Value Weighted Regression (Kozakowski et al. 2021) for Stable-Baselines3."""
 
-import sb3_qwr.envs  # noqa: F401
+import sb3_qwr.envs  # noqa: F401  (registers BitFlip-v0)
+from sb3_qwr._legacy import register_legacy_modules
 from sb3_qwr.awr import AWR
-from sb3_qwr.buffers import DictQWRReplayBuffer, QWRReplayBuffer
-from sb3_qwr.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, QWRPolicy
-from sb3_qwr.qwr import QWR
+from sb3_qwr.common.buffers import DictQWRReplayBuffer, QWRReplayBuffer
+from sb3_qwr.qwr import QWR, CnnPolicy, MlpPolicy, MultiInputPolicy, QWRPolicy
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+register_legacy_modules()
 
 __all__ = [
     "AWR",

@@ -14,9 +14,9 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
 
 from sb3_qwr import AWR, QWR
-from sb3_qwr.awr_policies import AWRPolicy, VCritic
-from sb3_qwr.functional import advantage_weights
-from sb3_qwr.policies import Actor, QWRPolicy
+from sb3_qwr.awr import AWRPolicy, VCritic
+from sb3_qwr.common.functional import advantage_weights
+from sb3_qwr.common.policies import Actor, WeightedRegressionPolicy
 
 # The learning tests below are sized for one CPU core.
 th.set_num_threads(1)
@@ -60,7 +60,7 @@ def small_awr(env: gym.Env | str, **kwargs: Any) -> AWR:
 
 def test_networks_and_hyperparameters():
     model = small_awr(gym.make("BitFlip-v0", n_bits=6))
-    assert isinstance(model.policy, AWRPolicy) and isinstance(model.policy, QWRPolicy)
+    assert isinstance(model.policy, AWRPolicy) and isinstance(model.policy, WeightedRegressionPolicy)
     assert isinstance(model.actor, Actor)
     assert isinstance(model.critic, VCritic) and isinstance(model.critic_target, VCritic)
     obs = th.as_tensor(np.stack([model.observation_space.sample() for _ in range(7)]))

@@ -5,7 +5,7 @@ import pytest
 import torch as th
 from gymnasium import spaces
 
-from sb3_qwr.buffers import DictQWRReplayBuffer, QWRReplayBuffer
+from sb3_qwr.common.buffers import DictQWRReplayBuffer, QWRReplayBuffer
 
 OBS_SPACE = spaces.Box(-np.inf, np.inf, shape=(2,), dtype=np.float32)
 ACT_SPACE = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch as th
 
-from sb3_qwr.functional import (
+from sb3_qwr.common.functional import (
     ADVANTAGE_EPS,
     SCALE_EPS,
     advantage_weights,

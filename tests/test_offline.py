@@ -16,18 +16,17 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.logger import configure
 
 from sb3_qwr import QWR
+from sb3_qwr.common.dataset_buffer import dataset_dist_params, make_replay_buffer
+from sb3_qwr.datasets import main as make_dataset_main
 from sb3_qwr.offline import (
     OfflineDataset,
     SpacesOnlyEnv,
     as_offline_dataset,
-    dataset_dist_params,
     from_arrays,
     from_minari,
     from_npz,
     from_replay_buffer,
-    make_replay_buffer,
 )
-from sb3_qwr.offline.make_dataset import main as make_dataset_main
 
 th.set_num_threads(1)
 

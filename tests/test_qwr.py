@@ -12,7 +12,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from sb3_qwr import QWR
-from sb3_qwr.buffers import DictQWRReplayBuffer, QWRReplayBuffer
+from sb3_qwr.common.buffers import DictQWRReplayBuffer, QWRReplayBuffer
 
 # Small phases keep the tests fast; the algorithm is the same as with the paper's 1000/1000.
 FAST = {

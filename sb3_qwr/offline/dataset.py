@@ -3,7 +3,7 @@
 
 The QWR paper trains offline on "states, actions and rewards, without any algorithm-specific data"
 (Section 4.4); the sampling policy ``mu`` that QWR's replay buffer needs is built from the actions when the
-dataset is loaded (see :mod:`sb3_qwr.offline.buffer`).
+dataset is loaded (see :mod:`sb3_qwr.common.dataset_buffer`).
 """
 
 from dataclasses import dataclass, replace

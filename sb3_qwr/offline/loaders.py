@@ -14,7 +14,7 @@ from gymnasium import spaces
 from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
 from stable_baselines3.common.save_util import load_from_pkl
 
-from sb3_qwr.offline.buffer import unnormalize_box_actions
+from sb3_qwr.offline.actions import unnormalize_box_actions
 from sb3_qwr.offline.dataset import ObsArray, OfflineDataset
 
 PathLike = str | os.PathLike

@@ -1,27 +1,25 @@
 """
-Advantage Weighted Regression (Peng et al. 2019) in the form of the QWR paper's Algorithm 1, built from
-QWR's pieces: the same replay buffer, actor, training loop, TD(lambda) targets and advantage weights.
+Advantage Weighted Regression (Peng et al. 2019) in the form of the QWR paper's Algorithm 1, QWR's sibling on
+the shared base: the same replay buffer, actor, training loop, TD(lambda) targets and advantage weights.
 """
 
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeVar
 
 import torch as th
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
-from sb3_qwr.awr_policies import AWRCnnPolicy, AWRMlpPolicy, AWRMultiInputPolicy, AWRPolicy, VCritic
-from sb3_qwr.buffers import QWRReplayBufferSamples
-from sb3_qwr.functional import advantage_weights, td_lambda_target
-from sb3_qwr.qwr import QWR, _flatten_obs
+from sb3_qwr.awr.policies import AWRCnnPolicy, AWRMlpPolicy, AWRMultiInputPolicy, AWRPolicy, VCritic
+from sb3_qwr.common.base_class import ActorLoss, WeightedRegressionAlgorithm
+from sb3_qwr.common.buffers import QWRReplayBufferSamples
+from sb3_qwr.common.functional import advantage_weights, td_lambda_target
+from sb3_qwr.common.utils import flatten_obs
 
 SelfAWR = TypeVar("SelfAWR", bound="AWR")
 
-# Constructor arguments of QWR that have no meaning for AWR (its critic has no backup over sampled actions).
-_QWR_ONLY_ATTRIBUTES = ("n_action_samples", "backup", "backup_temperature", "backup_scale")
 
-
-class AWR(QWR):
+class AWR(WeightedRegressionAlgorithm):
     """
     Advantage Weighted Regression (AWR), Peng, Kumar, Zhang, Levine (2019), https://arxiv.org/abs/1910.00177,
     as written in Algorithm 1 of the QWR paper (Kozakowski et al. 2021), the baseline of its Figure 1.
@@ -36,11 +34,12 @@ class AWR(QWR):
       ``A = R - V(s)``, the return bootstrapped with the current ``V`` (as Peng et al. recompute the
       returns with the value function just trained).
 
-    Everything else is :class:`~sb3_qwr.QWR`'s, so that the two algorithms differ only in the advantage
-    estimator: the replay buffer (:class:`~sb3_qwr.QWRReplayBuffer`, whose stored ``mu`` AWR does not need but
+    Everything else is shared with :class:`~sb3_qwr.QWR` through their base
+    :class:`~sb3_qwr.common.base_class.WeightedRegressionAlgorithm`, so that the two algorithms differ only in
+    the advantage estimator: the replay buffer (:class:`~sb3_qwr.QWRReplayBuffer`, whose stored ``mu`` AWR does not need but
     which provides the multi-step sequences), the actor (Gaussian with a fixed std for ``Box``, categorical for
     ``Discrete``), the TD(lambda) targets and the advantage normalization and clip
-    (:func:`~sb3_qwr.functional.td_lambda_target`, :func:`~sb3_qwr.functional.advantage_weights`), the
+    (:func:`~sb3_qwr.common.functional.td_lambda_target`, :func:`~sb3_qwr.common.functional.advantage_weights`), the
     ``(1 - gamma)`` output scaling, Adam with ``eps=1e-5`` and the gradient clip. The critic statistics are
     logged under QWR's names (``train/q_mean`` is the mean of ``V``).
 
@@ -84,9 +83,9 @@ class AWR(QWR):
         "CnnPolicy": AWRCnnPolicy,
         "MultiInputPolicy": AWRMultiInputPolicy,
     }
-    policy: AWRPolicy  # type: ignore[assignment]
-    critic: VCritic  # type: ignore[assignment]
-    critic_target: VCritic  # type: ignore[assignment]
+    policy: AWRPolicy
+    critic: VCritic
+    critic_target: VCritic
 
     def __init__(
         self,
@@ -143,10 +142,7 @@ class AWR(QWR):
             verbose=verbose,
             seed=seed,
             device=device,
-            _init_setup_model=False,
         )
-        for name in _QWR_ONLY_ATTRIBUTES:
-            delattr(self, name)
         if _init_setup_model:
             self._setup_model()
 
@@ -161,7 +157,7 @@ class AWR(QWR):
         :return: ``(B,)`` returns.
         """
         batch, horizon = data.rewards.shape
-        next_obs = _flatten_obs(data.next_observations, batch * horizon)
+        next_obs = flatten_obs(data.next_observations, batch * horizon)
         next_values = value_net(next_obs).reshape(batch, horizon) * self.q_scale
         return td_lambda_target(data.rewards, next_values, data.terminations, data.valid, self.gamma, self.td_lambda)
 
@@ -175,26 +171,29 @@ class AWR(QWR):
         """
         return self.td_returns(data, self.critic_target)
 
-    def _train_actor(self, batch_size: int, stats: dict[str, list[th.Tensor]]) -> None:
+    def sample_actor_batch(self, batch_size: int) -> QWRReplayBufferSamples:
         """
-        ``n_actor_steps`` updates of Algorithm 1, lines 10-14: ``-mean(w * log pi(a|s))`` on the buffer's
-        actions, ``w = min(exp(A_norm / beta), max_weight)``, ``A = R - V(s)``.
+        Transitions with the ``T`` transitions that follow them (for their returns).
+
+        :param batch_size: Minibatch size.
+        :return: The batch.
         """
-        for _ in range(self.n_actor_steps):
-            data = cast(QWRReplayBufferSamples, self.replay_buffer.sample(batch_size, env=self._vec_normalize_env))
-            with th.no_grad():
-                returns = self.td_returns(data, self.critic)
-                values = self.critic(data.observations).squeeze(-1) * self.q_scale
-                weights = advantage_weights(returns - values, self.beta, self.max_weight)
-            log_pi = self.actor.log_prob(data.observations, data.actions.unsqueeze(-2)).squeeze(-1)
-            loss = -(weights * log_pi).mean()
-            self.actor.optimizer.zero_grad()
-            loss.backward()
-            th.nn.utils.clip_grad_norm_(self.actor.parameters(), self._max_grad_norm)
-            self.actor.optimizer.step()
-            stats["actor_loss"].append(loss.detach())
-            stats["weight_mean"].append(weights.mean())
-            stats["weight_max"].append(weights.max())
+        return self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+
+    def actor_loss(self, data: QWRReplayBufferSamples) -> ActorLoss:
+        """
+        Algorithm 1, lines 10-14: ``-mean(w * log pi(a|s))`` on the buffer's actions,
+        ``w = min(exp(A_norm / beta), max_weight)``, ``A = R - V(s)``.
+
+        :param data: A batch of :meth:`sample_actor_batch`.
+        :return: The loss and the weights' statistics.
+        """
+        with th.no_grad():
+            returns = self.td_returns(data, self.critic)
+            values = self.critic(data.observations).squeeze(-1) * self.q_scale
+            weights = advantage_weights(returns - values, self.beta, self.max_weight)
+        log_pi = self.actor.log_prob(data.observations, data.actions.unsqueeze(-2)).squeeze(-1)
+        return ActorLoss(-(weights * log_pi).mean(), weights.mean(), weights.max())
 
     def learn(
         self: SelfAWR,

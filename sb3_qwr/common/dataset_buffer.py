@@ -15,37 +15,12 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 
-from sb3_qwr.buffers import DictQWRReplayBuffer, QWRReplayBuffer
+from sb3_qwr.common.buffers import DictQWRReplayBuffer, QWRReplayBuffer
+from sb3_qwr.offline.actions import normalize_box_actions
 from sb3_qwr.offline.dataset import OfflineDataset
 
 DEFAULT_ACTION_STD = 0.4
 DEFAULT_DISCRETE_EPSILON = 0.01
-
-
-def normalize_box_actions(actions: np.ndarray, action_space: spaces.Box) -> np.ndarray:
-    """
-    Rescale actions from the ``Box`` bounds to ``[-1, 1]`` (SB3's ``policy.scale_action``).
-
-    :param actions: ``(N, *action_shape)`` actions within ``[low, high]``.
-    :param action_space: The ``Box`` (finite bounds).
-    :return: ``(N, *action_shape)`` float32 actions in ``[-1, 1]``.
-    """
-    low, high = action_space.low, action_space.high
-    return (2.0 * (np.asarray(actions, dtype=np.float64) - low) / (high - low) - 1.0).astype(np.float32)
-
-
-def unnormalize_box_actions(actions: np.ndarray, action_space: spaces.Box) -> np.ndarray:
-    """
-    Rescale actions from ``[-1, 1]`` to the ``Box`` bounds (SB3's ``policy.unscale_action``), after clipping
-    them to ``[-1, 1]`` as SB3 (and QWR) do before stepping the environment.
-
-    :param actions: ``(N, *action_shape)`` actions in normalized units.
-    :param action_space: The ``Box`` (finite bounds).
-    :return: ``(N, *action_shape)`` actions in the environment's units, with the space's dtype.
-    """
-    clipped = np.clip(np.asarray(actions, dtype=np.float64), -1.0, 1.0)
-    low, high = action_space.low, action_space.high
-    return (low + 0.5 * (clipped + 1.0) * (high - low)).astype(action_space.dtype)
 
 
 def dataset_dist_params(
@@ -56,7 +31,7 @@ def dataset_dist_params(
 ) -> np.ndarray:
     """
     The parameters of the sampling policy ``mu(.|s)`` assigned to each dataset action, in the layout of
-    :mod:`sb3_qwr.distributions` (what QWR's replay buffer stores).
+    :mod:`sb3_qwr.common.distributions` (what QWR's replay buffer stores).
 
     * ``Box`` (the paper, Section 4.4): a Gaussian centered on the dataset action, rescaled to ``[-1, 1]``, with
       std ``action_std`` (0.4) in those units. Parameters ``[mean, std]``.

@@ -18,7 +18,7 @@ from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
 from stable_baselines3.common.type_aliases import TensorDict
 from stable_baselines3.common.vec_env import VecNormalize
 
-from sb3_qwr.distributions import make_distribution
+from sb3_qwr.common.distributions import make_distribution
 
 
 class QWRReplayBufferSamples(NamedTuple):

@@ -1,6 +1,6 @@
 """
-Policies of AWR (Peng et al. 2019) built from QWR's pieces: QWR's :class:`~sb3_qwr.policies.Actor` and a
-state-value network ``V(s)`` with the observation body of QWR's Q-network (the action gate left out).
+Policies of AWR (Peng et al. 2019): the shared :class:`~sb3_qwr.common.policies.Actor` and a state-value
+network ``V(s)`` with the observation body of QWR's Q-network (the action gate left out).
 """
 
 from typing import Any
@@ -17,14 +17,14 @@ from stable_baselines3.common.torch_layers import (
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
-from sb3_qwr.policies import QWRPolicy
+from sb3_qwr.common.policies import WeightedRegressionPolicy
 
 
 class VCritic(BaseModel):
     """
     State-value network of AWR: ``V(s) = head(LayerNorm(Linear(body(s))))``.
 
-    It is :class:`~sb3_qwr.policies.QCritic` without the action gate ``* tanh(W a)``: the same observation body,
+    It is :class:`~sb3_qwr.qwr.policies.QCritic` without the action gate ``* tanh(W a)``: the same observation body,
     ``Linear`` to ``embed_dim``, LayerNorm, ``critic_head_arch`` ReLU layers and a scalar output, so that AWR and
     QWR compare critics of the same size. Like ``QCritic`` the output is ``(1 - gamma) V``
     (:class:`~sb3_qwr.AWR` scales it back).
@@ -79,12 +79,12 @@ class VCritic(BaseModel):
         return self.head(self.norm(self.obs_body(features)))
 
 
-class AWRPolicy(QWRPolicy):
+class AWRPolicy(WeightedRegressionPolicy):
     """
     Policy class (actor, value network and target value network) for AWR.
 
     The actor is QWR's (Gaussian with a fixed std for ``Box``, categorical for ``Discrete``); the critic is a
-    :class:`VCritic`. The arguments are those of :class:`~sb3_qwr.policies.QWRPolicy` so that one
+    :class:`VCritic`. The arguments are those of :class:`~sb3_qwr.qwr.policies.QWRPolicy` so that one
     ``policy_kwargs`` builds comparable networks for both algorithms.
 
     :param observation_space: Observation space.
@@ -105,12 +105,14 @@ class AWRPolicy(QWRPolicy):
     :param optimizer_class: The optimizer to use (Adam).
     :param optimizer_kwargs: Keyword arguments of the optimizer, excluding the learning rate
         (default ``eps=1e-5``).
+    :param head_init_range: If set, the actor's head starts with weights uniform in ``[-r, r]`` and a zero bias
+        (as QWR's); ``None`` keeps PyTorch's initialization.
     """
 
-    critic: VCritic  # type: ignore[assignment]
-    critic_target: VCritic  # type: ignore[assignment]
+    critic: VCritic
+    critic_target: VCritic
 
-    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> VCritic:  # type: ignore[override]
+    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> VCritic:
         critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
         critic_kwargs["embed_dim"] = critic_kwargs.pop("action_embed_dim")
         return VCritic(**critic_kwargs).to(self.device)
@@ -141,6 +143,7 @@ class AWRCnnPolicy(AWRPolicy):
         normalize_images: bool = True,
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
+        head_init_range: float | None = None,
     ):
         super().__init__(
             observation_space,
@@ -156,6 +159,7 @@ class AWRCnnPolicy(AWRPolicy):
             normalize_images,
             optimizer_class,
             optimizer_kwargs,
+            head_init_range,
         )
 
 
@@ -181,6 +185,7 @@ class AWRMultiInputPolicy(AWRPolicy):
         normalize_images: bool = True,
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
+        head_init_range: float | None = None,
     ):
         super().__init__(
             observation_space,
@@ -196,6 +201,7 @@ class AWRMultiInputPolicy(AWRPolicy):
             normalize_images,
             optimizer_class,
             optimizer_kwargs,
+            head_init_range,
         )
 
 

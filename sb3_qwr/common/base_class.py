@@ -1,0 +1,544 @@
+"""
+The base of the weighted-regression algorithms (QWR, AWR): collection that stores the sampling distribution
+``mu`` of every step, a training phase of critic updates then actor updates through named hooks, logging,
+saving, and offline training on a fixed dataset (Section 4.4 of the QWR paper).
+"""
+
+import time
+from collections import defaultdict
+from typing import Any, NamedTuple, TypeVar
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common import utils
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.policies import BaseModel
+from stable_baselines3.common.torch_layers import NatureCNN
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutReturn, Schedule, TrainFreq, TrainFrequencyUnit
+from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
+from stable_baselines3.common.vec_env import VecEnv
+from torch.nn import functional as F
+
+from sb3_qwr.common.buffers import (
+    DictQWRReplayBuffer,
+    QWRReplayBuffer,
+    QWRReplayBufferSamples,
+    QWRStateSamples,
+    _QWRBufferMixin,
+)
+from sb3_qwr.common.callbacks import OfflineProgressBarCallback
+from sb3_qwr.common.checks import check_action_space, check_common_hyperparameters
+from sb3_qwr.common.dataset_buffer import DEFAULT_ACTION_STD, DEFAULT_DISCRETE_EPSILON, make_replay_buffer
+from sb3_qwr.common.distributions import FixedStdGaussian
+from sb3_qwr.common.policies import Actor, WeightedRegressionPolicy
+from sb3_qwr.offline import OfflineDataset, as_offline_dataset
+
+SelfWeightedRegression = TypeVar("SelfWeightedRegression", bound="WeightedRegressionAlgorithm")
+
+
+class ActorLoss(NamedTuple):
+    """
+    What an actor update minimizes, and the advantage weights it used (for the logs).
+
+    :param loss: The scalar loss.
+    :param weight_mean: Mean advantage weight of the batch (under ``mu`` for exact expectations).
+    :param weight_max: Largest advantage weight of the batch.
+    """
+
+    loss: th.Tensor
+    weight_mean: th.Tensor
+    weight_max: th.Tensor
+
+
+class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
+    """
+    Base of the off-policy weighted-regression algorithms (QWR's Algorithm 2, AWR's Algorithm 1 in the QWR
+    paper): every ``train_freq`` interactions, ``n_critic_steps`` critic updates then ``n_actor_steps`` actor
+    updates on batches drawn from a replay buffer that stores, for every transition, the parameters of the
+    distribution ``mu(.|s)`` the action was sampled from.
+
+    A subclass supplies its policies (``policy_aliases``) and three hooks:
+
+    * :meth:`critic_target_values`: the critic's regression target for a batch of multi-step sequences;
+    * :meth:`sample_actor_batch`: the batch of one actor update;
+    * :meth:`actor_loss`: the weighted-regression loss of the actor on that batch.
+
+    Shared choices, from the QWR authors' reference code (trax ``SamplingAWR``) unless said: the critic regresses
+    ``(1 - gamma)`` times its target (``q_scale`` maps its outputs back); Adam with ``eps=1e-5``; the gradient
+    norm is clipped at ``max_grad_norm`` (0.5 with a CNN features extractor, 50 otherwise). All environment
+    steps, warm-up included, are taken by the actor (never uniformly at random), so that every stored
+    transition has a ``mu`` of the actor's family; SB3's ``action_noise`` is not supported for that reason.
+    ``train_freq`` in steps counts interactions summed over the ``n_envs`` environments (the paper's 1000
+    interactions per iteration).
+
+    :param policy: The policy model to use.
+    :param env: The environment to learn from (if registered in Gym, can be str).
+    :param actor_learning_rate: Actor learning rate; a float or a schedule of the remaining progress (1 to 0).
+    :param critic_learning_rate: Critic learning rate; a float or a schedule. It is also SB3's ``learning_rate``.
+    :param buffer_size: Size of the replay buffer.
+    :param learning_starts: Number of interactions collected (by the actor) before the first training phase.
+    :param batch_size: Minibatch size of both the critic and the actor updates.
+    :param gamma: Discount factor.
+    :param train_freq: Environment interactions collected between training phases.
+    :param n_critic_steps: Critic updates per training phase.
+    :param n_actor_steps: Actor updates per training phase.
+    :param target_update_interval: Critic updates between hard copies of the critic into its target.
+    :param n_step_horizon: Horizon ``T`` of the multi-step targets.
+    :param td_lambda: Lambda of the truncated TD(lambda) combination of the 1..T-step targets.
+    :param beta: Temperature of the actor's weights ``exp(A / beta)``.
+    :param max_weight: Clip ``w_max`` of the actor's weights; ``None`` disables it.
+    :param max_grad_norm: Clip of the global gradient norm of each update; ``None``: 0.5 for a CNN features
+        extractor, 50 otherwise.
+    :param replay_buffer_class: A QWR replay buffer class (``QWRReplayBuffer``/``DictQWRReplayBuffer`` or a
+        subclass); ``None`` picks one for the observation space.
+    :param replay_buffer_kwargs: Keyword arguments of the replay buffer.
+    :param policy_kwargs: Additional arguments to be passed to the policy on creation.
+    :param stats_window_size: Window size for the rollout logging (episodes).
+    :param tensorboard_log: The log location for tensorboard (if None, no logging).
+    :param verbose: Verbosity level: 0 no output, 1 info, 2 debug.
+    :param seed: Seed for the pseudo random generators.
+    :param device: Device (cpu, cuda, ...) on which the code should be run ("auto" picks cuda if available).
+    """
+
+    policy: WeightedRegressionPolicy
+    actor: Actor
+    critic: BaseModel
+    critic_target: BaseModel
+    replay_buffer: QWRReplayBuffer | DictQWRReplayBuffer  # type: ignore[assignment]
+    _offline_iteration: int
+
+    def __init__(
+        self,
+        policy: str | type[WeightedRegressionPolicy],
+        env: GymEnv | str,
+        actor_learning_rate: float | Schedule,
+        critic_learning_rate: float | Schedule,
+        buffer_size: int,
+        learning_starts: int,
+        batch_size: int,
+        gamma: float,
+        train_freq: int | tuple[int, str],
+        n_critic_steps: int,
+        n_actor_steps: int,
+        target_update_interval: int,
+        n_step_horizon: int,
+        td_lambda: float,
+        beta: float,
+        max_weight: float | None,
+        max_grad_norm: float | None,
+        replay_buffer_class: type[ReplayBuffer] | None = None,
+        replay_buffer_kwargs: dict[str, Any] | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+    ):
+        check_common_hyperparameters(
+            actor_learning_rate=actor_learning_rate,
+            critic_learning_rate=critic_learning_rate,
+            n_step_horizon=n_step_horizon,
+            n_critic_steps=n_critic_steps,
+            n_actor_steps=n_actor_steps,
+            target_update_interval=target_update_interval,
+            beta=beta,
+            td_lambda=td_lambda,
+            gamma=gamma,
+            max_weight=max_weight,
+            max_grad_norm=max_grad_norm,
+            batch_size=batch_size,
+            buffer_size=buffer_size,
+        )
+        if replay_buffer_class is not None and not issubclass(replay_buffer_class, _QWRBufferMixin):
+            raise ValueError(
+                f"{type(self).__name__} needs a replay buffer that stores the sampling distribution, got "
+                f"{replay_buffer_class.__name__}: leave `replay_buffer_class=None` or pass a subclass of "
+                "QWRReplayBuffer / DictQWRReplayBuffer."
+            )
+        if replay_buffer_kwargs and replay_buffer_kwargs.get("optimize_memory_usage"):
+            raise ValueError(
+                f"{type(self).__name__}'s replay buffers do not support optimize_memory_usage=True (the final "
+                "observation of an episode would be overwritten by the next reset, and the multi-step targets "
+                "need it): remove it from `replay_buffer_kwargs`."
+            )
+        if env is not None and not isinstance(env, str):
+            check_action_space(env.action_space, type(self).__name__)  # before SB3's own (less helpful) assertions
+        super().__init__(
+            policy,
+            env,
+            critic_learning_rate,
+            buffer_size,
+            learning_starts,
+            batch_size,
+            tau=1.0,
+            gamma=gamma,
+            train_freq=train_freq,
+            gradient_steps=1,
+            replay_buffer_class=replay_buffer_class,
+            replay_buffer_kwargs=replay_buffer_kwargs,
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            seed=seed,
+            sde_support=False,
+            support_multi_env=True,
+        )
+        if env is not None:
+            check_action_space(self.action_space, type(self).__name__)
+        self.actor_learning_rate = actor_learning_rate
+        self.critic_learning_rate = critic_learning_rate
+        self.n_critic_steps = n_critic_steps
+        self.n_actor_steps = n_actor_steps
+        self.target_update_interval = target_update_interval
+        self.n_step_horizon = n_step_horizon
+        self.td_lambda = td_lambda
+        self.beta = beta
+        self.max_weight = max_weight
+        self.max_grad_norm = max_grad_norm
+
+    def _setup_model(self) -> None:
+        check_action_space(self.action_space, type(self).__name__)
+        if self.replay_buffer_class is None:
+            dict_obs = isinstance(self.observation_space, spaces.Dict)
+            self.replay_buffer_class = DictQWRReplayBuffer if dict_obs else QWRReplayBuffer
+        self.replay_buffer_kwargs["n_steps"] = self.n_step_horizon
+        super()._setup_model()
+        self._create_aliases()
+        self.actor_lr_schedule = FloatSchedule(self.actor_learning_rate)
+        self.critic_lr_schedule = FloatSchedule(self.critic_learning_rate)
+        if self.max_grad_norm is None:
+            cnn = issubclass(self.policy.features_extractor_class, NatureCNN)
+            self._max_grad_norm = 0.5 if cnn else 50.0
+        else:
+            self._max_grad_norm = float(self.max_grad_norm)
+        # The critic regresses (1 - gamma) times its target: q_scale maps its outputs back to returns.
+        self.q_scale = 1.0 / (1.0 - self.gamma)
+        self._last_dist_params: np.ndarray | None = None
+
+    def _create_aliases(self) -> None:
+        self.actor = self.policy.actor
+        self.critic = self.policy.critic
+        self.critic_target = self.policy.critic_target
+
+    # Collection
+    def _sample_action(
+        self,
+        learning_starts: int,
+        action_noise: Any = None,
+        n_envs: int = 1,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """
+        Sample each env's action from the actor's distribution and keep that distribution for the buffer.
+
+        Unlike SB3's default, warm-up steps (before ``learning_starts``) are taken by the actor too: a uniform
+        action would have no ``mu`` of the actor's family to store.
+
+        :param learning_starts: Unused (see above).
+        :param action_noise: Unused (not supported).
+        :param n_envs: Number of environments.
+        :return: The action for the environment (clipped and rescaled to its bounds for ``Box``) and the action
+            for the buffer (the unclipped sample in ``[-1, 1]`` units).
+        """
+        assert self._last_obs is not None, "self._last_obs was not set"
+        obs_tensor, _ = self.policy.obs_to_tensor(self._last_obs)
+        with th.no_grad():
+            params = self.actor.dist_params(obs_tensor)
+            sampled = self.actor.distribution.sample(params, 1).squeeze(-2)
+        self._last_dist_params = params.cpu().numpy()
+        sampled_np = sampled.cpu().numpy()
+        if isinstance(self.action_space, spaces.Box):
+            buffer_action = sampled_np.reshape((n_envs, *self.action_space.shape))
+            action = self.policy.unscale_action(np.clip(buffer_action, -1.0, 1.0))
+            return action, buffer_action
+        buffer_action = sampled_np.reshape(n_envs).astype(np.int64)
+        return buffer_action, buffer_action
+
+    def _store_transition(
+        self,
+        replay_buffer: ReplayBuffer,
+        buffer_action: np.ndarray,
+        new_obs: np.ndarray | dict[str, np.ndarray],
+        reward: np.ndarray,
+        dones: np.ndarray,
+        infos: list[dict[str, Any]],
+    ) -> None:
+        assert isinstance(replay_buffer, _QWRBufferMixin) and self._last_dist_params is not None
+        replay_buffer.stage_dist_params(self._last_dist_params)
+        super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)
+
+    def collect_rollouts(
+        self,
+        env: VecEnv,
+        callback: BaseCallback,
+        train_freq: TrainFreq,
+        replay_buffer: ReplayBuffer,
+        action_noise: Any = None,
+        learning_starts: int = 0,
+        log_interval: int | None = None,
+    ) -> RolloutReturn:
+        """
+        As SB3's, except that ``train_freq`` in steps counts interactions summed over the ``n_envs``
+        environments (the paper's 1000 interactions per iteration), not steps of the vectorized environment.
+        """
+        if action_noise is not None:
+            raise ValueError(
+                f"{type(self).__name__} does not support action_noise: its exploration is the actor's own Gaussian."
+            )
+        if train_freq.unit == TrainFrequencyUnit.STEP and env.num_envs > 1:
+            train_freq = TrainFreq(max(1, -(-train_freq.frequency // env.num_envs)), TrainFrequencyUnit.STEP)
+        return super().collect_rollouts(env, callback, train_freq, replay_buffer, None, learning_starts, log_interval)
+
+    def _setup_learn(
+        self,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        reset_num_timesteps: bool = True,
+        tb_log_name: str = "run",
+        progress_bar: bool = False,
+    ) -> tuple[int, BaseCallback]:
+        # The env is about to be reset: close the open episode in the buffer so that no multi-step
+        # sequence runs from it into the next one.
+        if (reset_num_timesteps or self._last_obs is None) and self.replay_buffer is not None:
+            self.replay_buffer.truncate_last_trajectory()
+        return super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
+
+    # Training
+    def train(self, gradient_steps: int, batch_size: int = 256) -> None:
+        """
+        Run ``gradient_steps`` training phases, each ``n_critic_steps`` critic updates then ``n_actor_steps``
+        actor updates. ``learn`` calls it once per iteration.
+
+        :param gradient_steps: Number of training phases (1 per iteration in ``learn``).
+        :param batch_size: Minibatch size.
+        """
+        self.policy.set_training_mode(True)
+        update_learning_rate(self.critic.optimizer, self.critic_lr_schedule(self._current_progress_remaining))
+        update_learning_rate(self.actor.optimizer, self.actor_lr_schedule(self._current_progress_remaining))
+        stats: dict[str, list[th.Tensor]] = defaultdict(list)
+        for _ in range(gradient_steps):
+            self._train_critic(batch_size, stats)
+            self._train_actor(batch_size, stats)
+        self._n_updates += gradient_steps * (self.n_critic_steps + self.n_actor_steps)
+        self.policy.set_training_mode(False)
+        self._log_training_stats(stats)
+
+    def _train_critic(self, batch_size: int, stats: dict[str, list[th.Tensor]]) -> None:
+        for step in range(self.n_critic_steps):
+            # Hard copy of the critic into its target every target_update_interval updates
+            if step % self.target_update_interval == 0:
+                self.critic_target.load_state_dict(self.critic.state_dict())
+            # Regression target, from the target network (hook of the algorithm)
+            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+            with th.no_grad():
+                target = self.critic_target_values(data)
+            # Critic update: the scaled critic regresses the scaled target
+            prediction = self.critic(data.observations, data.actions).squeeze(-1)
+            loss = F.mse_loss(prediction, target / self.q_scale)
+            self.critic.optimizer.zero_grad()
+            loss.backward()
+            th.nn.utils.clip_grad_norm_(self.critic.parameters(), self._max_grad_norm)
+            self.critic.optimizer.step()
+            stats["critic_loss"].append(loss.detach())
+            stats["q_mean"].append(prediction.detach().mean() * self.q_scale)
+            stats["target"].append(target)
+
+    def _train_actor(self, batch_size: int, stats: dict[str, list[th.Tensor]]) -> None:
+        for _ in range(self.n_actor_steps):
+            # Weighted regression of the actor (hooks of the algorithm)
+            data = self.sample_actor_batch(batch_size)
+            actor_loss = self.actor_loss(data)
+            self.actor.optimizer.zero_grad()
+            actor_loss.loss.backward()
+            th.nn.utils.clip_grad_norm_(self.actor.parameters(), self._max_grad_norm)
+            self.actor.optimizer.step()
+            stats["actor_loss"].append(actor_loss.loss.detach())
+            stats["weight_mean"].append(actor_loss.weight_mean.detach())
+            stats["weight_max"].append(actor_loss.weight_max.detach())
+
+    def critic_target_values(self, data: QWRReplayBufferSamples) -> th.Tensor:
+        """
+        Hook: the critic's regression target for a batch of multi-step sequences, in return units.
+
+        :param data: A batch from the replay buffer's ``sample``.
+        :return: ``(B,)`` targets.
+        """
+        raise NotImplementedError
+
+    def sample_actor_batch(self, batch_size: int) -> QWRReplayBufferSamples | QWRStateSamples:
+        """
+        Hook: the batch of one actor update.
+
+        :param batch_size: Minibatch size.
+        :return: A batch from the replay buffer.
+        """
+        raise NotImplementedError
+
+    def actor_loss(self, data: Any) -> ActorLoss:
+        """
+        Hook: the actor's weighted-regression loss on a batch of :meth:`sample_actor_batch`.
+
+        :param data: The batch.
+        :return: The loss and the advantage weights' statistics.
+        """
+        raise NotImplementedError
+
+    def _log_training_stats(self, stats: dict[str, list[th.Tensor]]) -> None:
+        # One host transfer per iteration, none inside the update loops.
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/actor_learning_rate", self.actor.optimizer.param_groups[0]["lr"])
+        self.logger.record("train/critic_learning_rate", self.critic.optimizer.param_groups[0]["lr"])
+        if stats["critic_loss"]:
+            targets = th.cat(stats["target"])
+            self.logger.record("train/critic_loss", th.stack(stats["critic_loss"]).mean().item())
+            self.logger.record("train/q_mean", th.stack(stats["q_mean"]).mean().item())
+            self.logger.record("train/target_mean", targets.mean().item())
+            self.logger.record("train/target_std", targets.std().item())
+            self.logger.record("train/target_min", targets.min().item())
+            self.logger.record("train/target_max", targets.max().item())
+        if stats["actor_loss"]:
+            self.logger.record("train/actor_loss", th.stack(stats["actor_loss"]).mean().item())
+            self.logger.record("train/advantage_weight_mean", th.stack(stats["weight_mean"]).mean().item())
+            self.logger.record("train/advantage_weight_max", th.stack(stats["weight_max"]).max().item())
+
+    # Saving
+    def _excluded_save_params(self) -> list[str]:
+        return [
+            *super()._excluded_save_params(),
+            "actor",
+            "critic",
+            "critic_target",
+            "actor_lr_schedule",
+            "critic_lr_schedule",
+            "_last_dist_params",
+        ]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        return ["policy", "actor.optimizer", "critic.optimizer"], []
+
+    # Offline training (Section 4.4 of the QWR paper)
+    def load_dataset(
+        self,
+        dataset: Any,
+        buffer_size: int | None = None,
+        action_std: float | None = None,
+        discrete_epsilon: float = DEFAULT_DISCRETE_EPSILON,
+        minari_root: str | None = None,
+    ) -> OfflineDataset:
+        """
+        Validate a fixed dataset and replace the replay buffer by one holding it, for :meth:`learn_offline`.
+
+        The dataset is checked against the model's spaces before anything is replaced (a ``ValueError`` names
+        the malformed field). Each transition gets the paper's sampling policy ``mu`` (Section 4.4): a Gaussian
+        centered on the dataset action (in SB3's normalized ``[-1, 1]`` units) with std ``action_std``
+        (0.4) for ``Box`` actions; for ``Discrete`` actions the smoothed one-hot
+        ``(1 - eps) * onehot(a) + eps / n`` (see :func:`sb3_qwr.common.dataset_buffer.dataset_dist_params`). The
+        new buffer has one env column: to continue online afterwards, use a single environment.
+
+        :param dataset: An :class:`~sb3_qwr.offline.OfflineDataset`; a path to an ``.npz`` file of arrays
+            (``observations``, ``actions``, ``rewards``, ``terminations``, ``truncations``), to a replay buffer
+            saved with ``save_replay_buffer`` (e.g. SAC's ``.pkl``) or to a Minari dataset directory; a Minari
+            dataset id; a ``minari.MinariDataset``; or an SB3 replay buffer.
+        :param buffer_size: Capacity of the new replay buffer; ``None`` sizes it to the dataset (a smaller one
+            keeps the last transitions).
+        :param action_std: Std of ``mu`` for ``Box`` actions; ``None`` uses the actor's fixed std.
+        :param discrete_epsilon: Smoothing ``eps`` of ``mu`` for ``Discrete`` actions, in ``(0, 1)``.
+        :param minari_root: Directory of the local Minari datasets to look a dataset id up in (default:
+            ``MINARI_DATASETS_PATH`` or ``~/.minari/datasets``).
+        :return: The loaded dataset.
+        """
+        offline_dataset = as_offline_dataset(dataset, minari_root=minari_root)
+        if action_std is None:
+            distribution = self.actor.distribution
+            action_std = distribution.std if isinstance(distribution, FixedStdGaussian) else DEFAULT_ACTION_STD
+        self.replay_buffer = make_replay_buffer(
+            offline_dataset,
+            self.observation_space,
+            self.action_space,
+            buffer_size=buffer_size,
+            n_steps=self.n_step_horizon,
+            device=self.device,
+            action_std=action_std,
+            discrete_epsilon=discrete_epsilon,
+            replay_buffer_class=self.replay_buffer_class,  # type: ignore[arg-type]
+            replay_buffer_kwargs=self.replay_buffer_kwargs,
+        )
+        return offline_dataset
+
+    def learn_offline(
+        self: SelfWeightedRegression,
+        n_iterations: int = 30,
+        callback: MaybeCallback = None,
+        log_interval: int = 1,
+        progress_bar: bool = False,
+        tb_log_name: str | None = None,
+        reset_num_timesteps: bool = True,
+    ) -> SelfWeightedRegression:
+        """
+        Train on the replay buffer filled by :meth:`load_dataset`, without any environment interaction
+        (Section 4.4: 30 iterations). Each iteration is one online training phase, ``self.train(1,
+        self.batch_size)``: ``n_critic_steps`` critic updates then ``n_actor_steps`` actor updates. The
+        environment is never stepped (nor reset); ``num_timesteps`` does not grow.
+
+        Each iteration records ``offline/iteration`` besides the ``train/*`` values of ``train`` and dumps the
+        logs at that iteration, then calls the callbacks once (an ``EvalCallback`` with ``eval_freq=1``
+        evaluates after every iteration; its own logs are dumped at ``num_timesteps``).
+
+        :param n_iterations: Number of training iterations.
+        :param callback: Callback(s) called once per iteration; returning ``False`` stops the training.
+        :param log_interval: Dump the logs every ``log_interval`` iterations.
+        :param progress_bar: Display a progress bar over the iterations using tqdm and rich.
+        :param tb_log_name: The name of the run for TensorBoard logging (default ``<Algorithm>_offline``).
+        :param reset_num_timesteps: Whether to count the iterations from 0 in a new TensorBoard run (and reset
+            ``num_timesteps``, as ``learn`` does) or to continue.
+        :return: The trained model.
+        """
+        if isinstance(n_iterations, (bool, np.bool_)) or not isinstance(n_iterations, (int, np.integer)) or n_iterations < 0:
+            raise ValueError(f"`n_iterations` must be an integer >= 0, got {n_iterations!r}.")
+        if log_interval < 1:
+            raise ValueError(f"`log_interval` must be >= 1, got {log_interval}.")
+        buffer = self.replay_buffer
+        if buffer is None or buffer.size() == 0:
+            raise ValueError("The replay buffer is empty: call model.load_dataset(...) before model.learn_offline(...).")
+        if tb_log_name is None:
+            tb_log_name = f"{type(self).__name__}_offline"
+
+        start_time = time.time_ns()
+        if reset_num_timesteps or not hasattr(self, "_offline_iteration"):
+            self._offline_iteration = 0
+        if reset_num_timesteps:
+            self.num_timesteps = 0
+            self._episode_num = 0
+        if not self._custom_logger:
+            self._logger = utils.configure_logger(self.verbose, self.tensorboard_log, tb_log_name, reset_num_timesteps)
+        if isinstance(callback, list):
+            callback = CallbackList(callback)
+        if not isinstance(callback, BaseCallback):
+            callback = ConvertCallback(callback)
+        if progress_bar:
+            callback = CallbackList([callback, OfflineProgressBarCallback(n_iterations)])
+        callback.init_callback(self)
+
+        callback.on_training_start(locals(), globals())
+        for iteration in range(n_iterations):
+            # Learning rate schedules see the progress through the offline iterations.
+            self._current_progress_remaining = 1.0 - iteration / max(n_iterations, 1)
+            self.train(1, self.batch_size)
+            self._offline_iteration += 1
+            step = self._offline_iteration
+            if (iteration + 1) % log_interval == 0 or iteration + 1 == n_iterations:
+                elapsed = max((time.time_ns() - start_time) / 1e9, 1e-9)
+                self.logger.record("offline/iteration", step)
+                self.logger.record("offline/n_transitions", buffer.size() * buffer.n_envs)
+                self.logger.record("time/time_elapsed", int(elapsed), exclude="tensorboard")
+                self.logger.dump(step=step)
+            callback.update_locals(locals())
+            if not callback.on_step():
+                break
+        callback.on_training_end()
+        return self

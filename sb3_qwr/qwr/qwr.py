@@ -1,0 +1,283 @@
+"""Q-Value Weighted Regression (Kozakowski et al. 2021) as a Stable-Baselines3 off-policy algorithm."""
+
+from typing import Any, ClassVar, TypeVar
+
+import torch as th
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+
+from sb3_qwr.common.base_class import ActorLoss, WeightedRegressionAlgorithm
+from sb3_qwr.common.buffers import QWRReplayBufferSamples, QWRStateSamples
+from sb3_qwr.common.checks import check_common_hyperparameters, check_positive, check_positive_int
+from sb3_qwr.common.distributions import CategoricalLogits
+from sb3_qwr.common.functional import BACKUP_KINDS, SCALE_KINDS, advantage_weights, backup, td_lambda_target
+from sb3_qwr.common.utils import flatten_obs, index_obs
+from sb3_qwr.qwr.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, QCritic, QWRPolicy
+
+SelfQWR = TypeVar("SelfQWR", bound="QWR")
+
+
+def check_qwr_hyperparameters(**params: Any) -> None:
+    """
+    Raise a ``ValueError`` naming the first invalid QWR hyperparameter (and how to fix it): those of every
+    weighted-regression algorithm, then QWR's own (``n_action_samples`` and the backup's).
+
+    :param params: Hyperparameters by constructor name (any subset).
+    """
+    check_common_hyperparameters(**params)
+    if "n_action_samples" in params:
+        check_positive_int("n_action_samples", params["n_action_samples"])
+    if "backup_temperature" in params:
+        check_positive("backup_temperature", params["backup_temperature"], "tau of the log-sum-exp backup")
+    if params.get("backup", "lse") not in BACKUP_KINDS:
+        raise ValueError(f"Unknown `backup` {params['backup']!r}: use one of {BACKUP_KINDS}.")
+    if params.get("backup_scale", "mad") not in (*SCALE_KINDS, None):
+        raise ValueError(f"Unknown `backup_scale` {params['backup_scale']!r}: use one of {SCALE_KINDS} or None.")
+
+
+class QWR(WeightedRegressionAlgorithm):
+    """
+    Q-Value Weighted Regression (QWR), Kozakowski, Kaiser, Michalewski, Mohiuddin, Kanska (2021),
+    https://arxiv.org/abs/2102.06782 (Algorithm 2).
+
+    Every ``train_freq`` interactions, ``n_critic_steps`` critic updates and then ``n_actor_steps`` actor updates
+    on batches drawn from the replay buffer:
+
+    * critic: Q-learning towards a truncated TD(lambda) combination of 1..T-step targets whose bootstrap is the
+      backup ``F`` over ``n_action_samples`` actions sampled from the *stored* sampling policy ``mu(.|s')``
+      and evaluated by a target network (hard copy every ``target_update_interval`` critic steps);
+    * actor: regression on ``n_action_samples`` actions sampled from ``mu(.|s)``, weighted by
+      ``min(exp(A_norm / beta), max_weight)`` with ``A = Q(s, a_j) - mean_j Q(s, a_j)``.
+
+    For ``Discrete`` actions the expectations over ``mu`` are exact (Section 4.1): every action is evaluated
+    and weighted by ``mu(a|s)``; ``n_action_samples`` is then unused.
+
+    Choices not fixed by the paper, taken from the authors' reference code (trax ``SamplingAWR``) unless said:
+    the scale ``s(X)`` of the log-sum-exp backup is one scalar over the batch (plus 1e-6); the recursive
+    lambda-return puts the weight left over by Eq. 13 on the T-step target; the critic regresses
+    ``(1 - gamma) Q``; Adam with ``eps=1e-5``; weights clipped at ``max_weight``; gradient norm clipped at 50
+    (MLP) or 0.5 (CNN). Unlike the reference code, a time-limit truncation bootstraps from the final
+    observation (SB3's ``handle_timeout_termination``). A next state with no stored ``mu`` (the final
+    observation of an episode, or a step not yet written) uses the current actor's distribution. All
+    environment steps, warm-up included, are taken by the actor (never uniformly at random), so every stored
+    transition has a ``mu`` of the actor's family; SB3's ``action_noise`` is not supported for that reason.
+    The reference code also normalizes MuJoCo observations with running statistics (a ``Normalize`` layer in
+    front of both networks); here that is the environment's job, as everywhere in SB3: wrap it in
+    ``VecNormalize(env, norm_reward=False)``, which the shipped Zoo hyperparameters do for the MuJoCo tasks.
+    The reference code starts the policy head's weights uniform in ``[-0.01, 0.01]``; here that is
+    ``policy_kwargs=dict(head_init_range=0.01)``, off by default (PyTorch's initialization).
+
+    :param policy: The policy model to use (``MlpPolicy``, ``CnnPolicy``, ``MultiInputPolicy``).
+    :param env: The environment to learn from (if registered in Gym, can be str).
+    :param actor_learning_rate: Actor learning rate (``alpha_pi``, Table 4: 1e-4); a float or a schedule of
+        the remaining progress (from 1 to 0).
+    :param critic_learning_rate: Critic learning rate (``alpha_V``, Table 4: 5e-4); a float or a schedule.
+        It is also SB3's ``learning_rate``.
+    :param buffer_size: Size of the replay buffer (Table 4: 50K interactions).
+    :param learning_starts: Number of interactions collected (by the actor) before the first training phase.
+    :param batch_size: Minibatch size of both the critic and the actor updates (Table 4: 256).
+    :param gamma: Discount factor.
+    :param train_freq: Environment interactions collected between training phases (the paper's 1000 per
+        iteration). With ``n_envs`` environments it counts interactions summed over them. A tuple
+        ``(n, "episode")`` is accepted as in SB3.
+    :param n_critic_steps: Critic updates per training phase (Table 4: 1000).
+    :param n_actor_steps: Actor updates per training phase (Table 4: 1000).
+    :param target_update_interval: Critic updates between hard copies of the critic into the target network
+        (the paper's "update frequency", Table 4: 100).
+    :param n_action_samples: Number ``k`` of actions sampled from ``mu`` for the backup and for the actor
+        (Table 4: 4).
+    :param n_step_horizon: Horizon ``T`` of the multi-step targets (the paper's "margin", Table 4: 3).
+    :param td_lambda: Lambda of the truncated TD(lambda) combination of the 1..T-step targets (0.95).
+    :param beta: Temperature of the actor's weights ``exp(A / beta)`` (Table 4: 1).
+    :param max_weight: Clip ``w_max`` of the actor's weights (reference code: 20); ``None`` disables it.
+    :param backup: Backup operator ``F``: ``"lse"`` (QWR-LSE, default), ``"max"`` (QWR-MAX) or
+        ``"mean"`` (QWR-AVG).
+    :param backup_temperature: Temperature ``tau`` of the log-sum-exp backup (0.3 for 100K, 1.0 for 1M).
+    :param backup_scale: Scale ``s(X)`` of the log-sum-exp backup: ``"mad"`` (mean absolute deviation, 100K),
+        ``"std"`` (1M) or ``None`` (no normalization).
+    :param max_grad_norm: Clip of the global gradient norm of each update; ``None`` uses the reference code's
+        values: 0.5 for a CNN features extractor, 50 otherwise.
+    :param replay_buffer_class: A QWR replay buffer class (``QWRReplayBuffer``/``DictQWRReplayBuffer`` or a
+        subclass); ``None`` picks one for the observation space.
+    :param replay_buffer_kwargs: Keyword arguments of the replay buffer.
+    :param policy_kwargs: Additional arguments to be passed to the policy on creation (``net_arch``,
+        ``action_std``, ``action_embed_dim``, ...).
+    :param stats_window_size: Window size for the rollout logging (episodes).
+    :param tensorboard_log: The log location for tensorboard (if None, no logging).
+    :param verbose: Verbosity level: 0 no output, 1 info, 2 debug.
+    :param seed: Seed for the pseudo random generators.
+    :param device: Device (cpu, cuda, ...) on which the code should be run ("auto" picks cuda if available).
+    :param _init_setup_model: Whether or not to build the network at the creation of the instance.
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": MlpPolicy,
+        "CnnPolicy": CnnPolicy,
+        "MultiInputPolicy": MultiInputPolicy,
+    }
+    policy: QWRPolicy
+    critic: QCritic
+    critic_target: QCritic
+
+    def __init__(
+        self,
+        policy: str | type[QWRPolicy],
+        env: GymEnv | str,
+        actor_learning_rate: float | Schedule = 1e-4,
+        critic_learning_rate: float | Schedule = 5e-4,
+        buffer_size: int = 50_000,
+        learning_starts: int = 0,
+        batch_size: int = 256,
+        gamma: float = 0.99,
+        train_freq: int | tuple[int, str] = 1000,
+        n_critic_steps: int = 1000,
+        n_actor_steps: int = 1000,
+        target_update_interval: int = 100,
+        n_action_samples: int = 4,
+        n_step_horizon: int = 3,
+        td_lambda: float = 0.95,
+        beta: float = 1.0,
+        max_weight: float | None = 20.0,
+        backup: str = "lse",
+        backup_temperature: float = 0.3,
+        backup_scale: str | None = "mad",
+        max_grad_norm: float | None = None,
+        replay_buffer_class: type[ReplayBuffer] | None = None,
+        replay_buffer_kwargs: dict[str, Any] | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ):
+        check_qwr_hyperparameters(
+            n_action_samples=n_action_samples,
+            backup=backup,
+            backup_temperature=backup_temperature,
+            backup_scale=backup_scale,
+        )
+        super().__init__(
+            policy,
+            env,
+            actor_learning_rate=actor_learning_rate,
+            critic_learning_rate=critic_learning_rate,
+            buffer_size=buffer_size,
+            learning_starts=learning_starts,
+            batch_size=batch_size,
+            gamma=gamma,
+            train_freq=train_freq,
+            n_critic_steps=n_critic_steps,
+            n_actor_steps=n_actor_steps,
+            target_update_interval=target_update_interval,
+            n_step_horizon=n_step_horizon,
+            td_lambda=td_lambda,
+            beta=beta,
+            max_weight=max_weight,
+            max_grad_norm=max_grad_norm,
+            replay_buffer_class=replay_buffer_class,
+            replay_buffer_kwargs=replay_buffer_kwargs,
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            seed=seed,
+            device=device,
+        )
+        self.n_action_samples = n_action_samples
+        self.backup = backup
+        self.backup_temperature = backup_temperature
+        self.backup_scale = backup_scale
+        if _init_setup_model:
+            self._setup_model()
+
+    def critic_target_values(self, data: QWRReplayBufferSamples) -> th.Tensor:
+        """
+        The critic's regression target for a batch: the TD(lambda) combination of 1..T-step targets whose
+        bootstraps are the backup ``F`` of the target network at the next states (Appendix 6.4).
+
+        :param data: A batch from the replay buffer's ``sample``.
+        :return: ``(B,)`` targets in return units.
+        """
+        batch, horizon = data.rewards.shape
+        next_obs = flatten_obs(data.next_observations, batch * horizon)
+        params = data.next_dist_params.reshape(batch * horizon, -1)
+        if data.missing_next_dist_params.numel() > 0:
+            missing = data.missing_next_dist_params
+            params = params.index_copy(0, missing, self.actor.dist_params(index_obs(next_obs, missing)))
+        embedding = self.critic_target.embed_obs(next_obs)
+        distribution = self.actor.distribution
+        if isinstance(distribution, CategoricalLogits):
+            weights: th.Tensor | None = distribution.probs(params)
+            q_values = self.critic_target.q_values(embedding) * self.q_scale
+        else:
+            weights = None
+            actions = distribution.sample(params, self.n_action_samples)
+            q_values = self.critic_target.q_values(embedding, actions) * self.q_scale
+        next_values = backup(
+            q_values,
+            weights,
+            kind=self.backup,
+            temperature=self.backup_temperature,
+            scale=self.backup_scale,
+            scale_mask=data.valid.reshape(-1),
+        ).reshape(batch, horizon)
+        return td_lambda_target(data.rewards, next_values, data.terminations, data.valid, self.gamma, self.td_lambda)
+
+    def sample_actor_batch(self, batch_size: int) -> QWRStateSamples:
+        """
+        States and their stored ``mu`` (Algorithm 2, line 17).
+
+        :param batch_size: Minibatch size.
+        :return: The batch.
+        """
+        return self.replay_buffer.sample_states(batch_size, env=self._vec_normalize_env)
+
+    def actor_loss(self, data: QWRStateSamples) -> ActorLoss:
+        """
+        Algorithm 2, lines 17-21: ``-mean_j w_j log pi(a_j|s)`` over ``k`` actions sampled from the stored
+        ``mu(.|s)``, ``w = min(exp(A_norm / beta), max_weight)``, ``A = Q(s, a_j) - mean_j Q(s, a_j)``. For
+        ``Discrete`` actions every action is weighted by ``mu(a|s)`` (exact expectations, Section 4.1).
+
+        :param data: A batch of :meth:`sample_actor_batch`.
+        :return: The loss and the weights' statistics.
+        """
+        distribution = self.actor.distribution
+        with th.no_grad():
+            embedding = self.critic.embed_obs(data.observations)
+            if isinstance(distribution, CategoricalLogits):
+                mu = distribution.probs(data.dist_params)
+                q_values = self.critic.q_values(embedding) * self.q_scale
+                values = (mu * q_values).sum(dim=-1, keepdim=True)
+                weights = advantage_weights(q_values - values, self.beta, self.max_weight, weights=mu)
+            else:
+                actions = distribution.sample(data.dist_params, self.n_action_samples)
+                q_values = self.critic.q_values(embedding, actions) * self.q_scale
+                values = q_values.mean(dim=-1, keepdim=True)
+                weights = advantage_weights(q_values - values, self.beta, self.max_weight)
+        if isinstance(distribution, CategoricalLogits):
+            log_pi = distribution.log_probs(self.actor.dist_params(data.observations))
+            loss = -(mu * weights * log_pi).sum(dim=-1).mean()
+            return ActorLoss(loss, (mu * weights).sum(dim=-1).mean(), weights.max())
+        log_pi = self.actor.log_prob(data.observations, actions)
+        return ActorLoss(-(weights * log_pi).mean(), weights.mean(), weights.max())
+
+    def learn(
+        self: SelfQWR,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 4,
+        tb_log_name: str = "QWR",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfQWR:
+        return super().learn(
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )
