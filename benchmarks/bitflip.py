@@ -13,13 +13,12 @@ seeds, min-max band, one dot per seed) and writes the markdown table into ``benc
 
 Usage::
 
-    python benchmarks/bitflip.py --seeds 3            # run (or resume) the grid, then plot and write the table
-    python benchmarks/bitflip.py --report-only        # only redraw the figure and the table from the JSON
+    python -m benchmarks.bitflip --seeds 3            # run (or resume) the grid, then plot and write the table
+    python -m benchmarks.bitflip --report-only        # only redraw the figure and the table from the JSON
 """
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -33,12 +32,9 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 import sb3_qwr.envs  # noqa: F401  (registers BitFlip-v0)
+from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, save_figure, write_json
 from sb3_qwr import AWR, QWR
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mdblock import replace_marked_block  # benchmarks/mdblock.py
-
-BENCHMARKS_DIR = Path(__file__).resolve().parent
 DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "bitflip.json"
 DEFAULT_FIGURE = BENCHMARKS_DIR / "bitflip.png"
 DEFAULT_README = BENCHMARKS_DIR / "README.md"
@@ -140,17 +136,12 @@ def run_one(algo: str, n_bits: int, seed: int, args: argparse.Namespace) -> dict
 
 def load_results(path: Path) -> list[dict[str, Any]]:
     """The result records stored at ``path`` (an empty list if there is no file yet)."""
-    if not path.exists():
-        return []
-    return json.loads(path.read_text())["runs"]
+    return read_json(path, {"runs": []})["runs"]
 
 
 def save_results(path: Path, runs: list[dict[str, Any]], settings: dict[str, Any]) -> None:
     """Write all records atomically (a crash never leaves a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"settings": settings, "runs": runs}, indent=1) + "\n")
-    os.replace(tmp, path)
+    write_json(path, {"settings": settings, "runs": runs})
 
 
 def summarize(runs: list[dict[str, Any]], key: str = "return") -> dict[tuple[str, int], np.ndarray]:
@@ -198,12 +189,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     Return against N for both algorithms, at the end (left, the paper's Figure 1) and averaged over the
     iterations (right): median over seeds, min-max band and one dot per seed.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = pyplot().subplots(1, 2, figsize=(11, 4), sharey=True)
     colors = {"qwr": "tab:blue", "awr": "tab:orange"}
     titles = {"return": "final return (Figure 1)", "curve_mean": "mean return over the 10 iterations"}
     for ax, (key, title) in zip(axes, titles.items(), strict=True):
@@ -227,9 +213,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("mean return of 10 deterministic episodes")
     axes[0].legend(loc="lower left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def write_table(readme: Path, table: str, marker: str = "bitflip-table") -> None:

@@ -14,13 +14,12 @@ on 20 episodes after every iteration, then measures on the states of the final r
 An actor that clones the buffer has ``clone_rate`` near 1 and ``pred_zero_flip`` near ``buffer_zero_flip``.
 Each run appends one JSON line to ``--results``::
 
-    python benchmarks/bitflip_cloning.py --algo awr --n-bits 30
-    python benchmarks/bitflip_cloning.py --algo awr --n-bits 30 --actor-lr 1e-3 --critic-lr 5e-3 --train-steps 1000
+    python -m benchmarks.bitflip_cloning --algo awr --n-bits 30
+    python -m benchmarks.bitflip_cloning --algo awr --n-bits 30 --actor-lr 1e-3 --critic-lr 5e-3 --train-steps 1000
 """
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -32,12 +31,11 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 import sb3_qwr.envs  # noqa: F401  (registers BitFlip-v0)
+from benchmarks.bitflip import EVAL_SEED_OFFSET, algo_kwargs  # the Figure 1 settings
+from benchmarks.common import RESULTS_DIR, append_jsonl
 from sb3_qwr import AWR, QWR
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bitflip import EVAL_SEED_OFFSET, algo_kwargs  # the Figure 1 settings, shared with bitflip.py
-
-DEFAULT_RESULTS = Path(__file__).resolve().parent / "results" / "bitflip_cloning.jsonl"
+DEFAULT_RESULTS = RESULTS_DIR / "bitflip_cloning.jsonl"
 
 
 def cloning_diagnostics(model: QWR, n_bits: int) -> dict[str, float]:
@@ -109,8 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     record = run(args)
     print(json.dumps(record), flush=True)
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    with args.results.open("a") as f:
-        f.write(json.dumps(record) + "\n")
+    append_jsonl(args.results, record)
 
 
 if __name__ == "__main__":

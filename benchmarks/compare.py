@@ -5,14 +5,13 @@ Trains each (algorithm, seed) in turn with one torch thread, evaluates 10 determ
 one JSON line per run (wall-clock time, evaluation return) to ``benchmarks/results/compare.jsonl``;
 finished runs are skipped, so the command can be re-run to resume.
 
-    python benchmarks/compare.py --env Pendulum-v1 --timesteps 20000 --seeds 0 1 2
+    python -m benchmarks.compare --env Pendulum-v1 --timesteps 20000 --seeds 0 1 2
 """
 
 import argparse
 import json
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import stable_baselines3
@@ -22,9 +21,10 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
+from benchmarks.common import RESULTS_DIR, append_jsonl
 from sb3_qwr import QWR
 
-RESULTS = Path(__file__).parent / "results" / "compare.jsonl"
+RESULTS = RESULTS_DIR / "compare.jsonl"
 # rl-zoo3 hyperparams/sac.yml (Pendulum-v1: learning_rate 1e-3; MuJoCo: learning_starts 10000).
 SAC_ZOO = {"Pendulum-v1": {"learning_rate": 1e-3}}
 
@@ -72,8 +72,7 @@ def main() -> None:
                 "date": time.strftime("%Y-%m-%d"),
             }
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            with RESULTS.open("a") as f:
-                f.write(json.dumps(record) + "\n")
+            append_jsonl(RESULTS, record)
             print(json.dumps(record), flush=True)
 
 

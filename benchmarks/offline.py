@@ -24,23 +24,20 @@ from the JSON at the end; every profile in the JSON gets its own rows, labeled w
 
 Usage::
 
-    python benchmarks/offline.py                                   # the full Figure 3 protocol (days of CPU)
-    python benchmarks/offline.py --profile reduced --envs Hopper-v5 \\
+    python -m benchmarks.offline                                   # the full Figure 3 protocol (days of CPU)
+    python -m benchmarks.offline --profile reduced --envs Hopper-v5 \\
         --checkpoints 5000 10000 15000 --episodes 15 --random-episodes 5 --iterations 10 \\
         --critic-steps 200 --actor-steps 200 --eval-episodes 5
-    python benchmarks/offline.py --profile figure3-hopper --envs Hopper-v5 --episodes 45 --random-episodes 5 \\
+    python -m benchmarks.offline --profile figure3-hopper --envs Hopper-v5 --episodes 45 --random-episodes 5 \\
         --behaviour-models sac-3k=runs/a/Hopper-v5.zip sac-100k=runs/b/best_model.zip   # reuse saved SAC models
-    python benchmarks/offline.py --report-only                     # only redraw the figure and the table
+    python -m benchmarks.offline --report-only                     # only redraw the figure and the table
 
 ``--behaviour-models [LABEL=]PATH ...`` replaces step 1 by SAC models saved elsewhere (for example by the
-``mujoco100k`` runs of ``benchmarks/run.py``, whose Zoo folders hold the final model and the best checkpoint):
+``mujoco100k`` runs of ``python -m benchmarks.run``, whose Zoo folders hold the final model and the best checkpoint):
 they are copied under the work dir with their labels, which name them in the dataset summary.
 """
 
 import argparse
-import importlib.util
-import json
-import os
 import shutil
 import sys
 import time
@@ -54,14 +51,11 @@ from stable_baselines3 import SAC
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
-from sb3_qwr import QWR
+from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, write_json
+from sb3_qwr import AWR, QWR
 from sb3_qwr.datasets import make_dataset
 from sb3_qwr.offline import from_minari
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mdblock import replace_marked_block  # benchmarks/mdblock.py
-
-BENCHMARKS_DIR = Path(__file__).resolve().parent
 DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "offline.json"
 DEFAULT_FIGURE = BENCHMARKS_DIR / "offline.png"
 DEFAULT_README = BENCHMARKS_DIR / "README.md"
@@ -74,15 +68,9 @@ LABELS = {"qwr": "QWR", "awr": "AWR"}
 EVAL_SEED_OFFSET = 10_000
 
 
-def algo_classes() -> dict[str, type[QWR]]:
-    """QWR, and AWR when ``sb3_qwr.awr.AWR`` exists."""
-    classes: dict[str, type[QWR]] = {"qwr": QWR}
-    if importlib.util.find_spec("sb3_qwr.awr") is not None:
-        from sb3_qwr import awr
-
-        if hasattr(awr, "AWR"):
-            classes["awr"] = awr.AWR
-    return classes
+def algo_classes() -> dict[str, type[QWR] | type[AWR]]:
+    """:return: The offline algorithms by name."""
+    return {"qwr": QWR, "awr": AWR}
 
 
 def settings_of(args: argparse.Namespace) -> dict[str, Any]:
@@ -244,17 +232,12 @@ def run_one(env_id: str, algo: str, seed: int, dataset_id: str, args: argparse.N
 
 def load_results(path: Path) -> dict[str, Any]:
     """The stored results (profiles by name), or an empty structure."""
-    if not path.exists():
-        return {"profiles": {}}
-    return json.loads(path.read_text())
+    return read_json(path, {"profiles": {}})
 
 
 def save_results(path: Path, results: dict[str, Any]) -> None:
     """Write all results atomically (a crash never leaves a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=1) + "\n")
-    os.replace(tmp, path)
+    write_json(path, results)
 
 
 def quartiles(values: list[float]) -> tuple[float, float, float]:
@@ -303,11 +286,7 @@ def markdown_table(results: dict[str, Any]) -> str:
 
 def plot(results: dict[str, Any], path: Path) -> None:
     """Figure 3: per environment, median return bars with IQR lines and the dataset's average return."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     panels = [
         (name, env_id, record)
         for name, profile in results["profiles"].items()

@@ -1,7 +1,7 @@
 """
-Results tables and learning curves from the run summaries of ``benchmarks/run.py``.
+Results tables and learning curves from the run summaries of ``python -m benchmarks.run``.
 
-Reads every ``benchmarks/results/<suite>/*.json`` of the suites of ``run.py`` and writes, between the markers
+Reads every ``benchmarks/results/<suite>/*.json`` of the suites of :mod:`benchmarks.suites` and writes, between the markers
 ``<!-- report.py:begin -->`` and ``<!-- report.py:end -->`` of ``benchmarks/RESULTS.md`` (text outside them is
 kept; the block is appended when the file has no markers), one table per suite: for every environment and
 variant of the suite, the median +- half the interquartile range over seeds of the final evaluation return (the
@@ -11,32 +11,36 @@ run" (in a suite too large for the project's CPU machines, "not run here" with t
 and environment, where there is one); smoke runs are labeled as such. Learning curves (median and interquartile
 band over seeds of the checkpoint evaluations) go to ``benchmarks/results/<suite>/curves/<env>.png`` and are
 linked from the tables. Ablations (results roots of their own, ``results/<ablation>/<suite>/*.json``, from
-``run.py ... --params ... --results-dir results/<ablation>``) get a table of their own, each beside the suite's
-runs of the same variant, environment and seeds.
+``python -m benchmarks.run ... --params ... --results-dir results/<ablation>``) get a table of their own, each
+beside the suite's runs of the same variant, environment and seeds.
 
 Every number comes from a summary file::
 
-    python benchmarks/report.py
+    python -m benchmarks.report
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mdblock import replace_marked_block  # benchmarks/mdblock.py
+from benchmarks.common import (
+    BENCHMARKS_DIR,
+    fmt_return,
+    median_half_iqr,
+    median_text,
+    pyplot,
+    replace_marked_block,
+    save_figure,
+)
+from benchmarks.suites import SUITES, VARIANTS
 
-BENCHMARKS_DIR = Path(__file__).resolve().parent
 BEGIN_MARKER = "<!-- report.py:begin -->"
 END_MARKER = "<!-- report.py:end -->"
 
@@ -76,20 +80,6 @@ PAPER_SCORES: dict[tuple[str, str, str], tuple[float, float | None]] = {
 VARIANT_ORDER = ("qwr-lse", "qwr-max", "qwr-avg", "sac", "ppo", "dqn")
 
 
-def load_run_module() -> ModuleType:
-    """
-    :return: ``benchmarks/run.py`` as a module (suites and variants).
-    """
-    if "benchmarks_run" in sys.modules:
-        return sys.modules["benchmarks_run"]
-    spec = importlib.util.spec_from_file_location("benchmarks_run", BENCHMARKS_DIR / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["benchmarks_run"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def load_summaries(results_dir: Path, suites: Sequence[str]) -> list[dict[str, Any]]:
     """
     :param results_dir: Root of the summaries (``results/<suite>/*.json``).
@@ -110,22 +100,14 @@ def load_ablations(results_dir: Path, suites: Sequence[str]) -> dict[str, list[d
     :param results_dir: Root of the summaries.
     :param suites: Suite names.
     :return: Per ablation, its summaries: an ablation is a results root of its own inside ``results_dir``
-        (``results/<ablation>/<suite>/*.json``, from ``run.py ... --params ... --results-dir results/<ablation>``).
+        (``results/<ablation>/<suite>/*.json``, from
+        ``python -m benchmarks.run ... --params ... --results-dir results/<ablation>``).
     """
     ablations = {}
     for folder in sorted(p for p in results_dir.iterdir() if p.is_dir() and p.name not in suites):
         if summaries := load_summaries(folder, suites):
             ablations[folder.name] = summaries
     return ablations
-
-
-def median_half_iqr(scores: Sequence[float]) -> tuple[float, float]:
-    """
-    :param scores: One score per seed.
-    :return: The median and half the interquartile range (numpy's linear interpolation of percentiles).
-    """
-    q25, q50, q75 = np.percentile(np.asarray(scores, dtype=float), [25, 50, 75])
-    return float(q50), float(q75 - q25) / 2
 
 
 def iqm_interval(scores: Sequence[float], reps: int = 2000, seed: int = 0) -> tuple[float, float | None, float | None]:
@@ -155,20 +137,6 @@ def iqm_interval(scores: Sequence[float], reps: int = 2000, seed: int = 0) -> tu
     return iqm, float(low), float(high)
 
 
-def _fmt(value: float) -> str:
-    """Format a return with precision suited to its magnitude."""
-    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}"
-
-
-def _median_text(scores: Sequence[float]) -> str:
-    """
-    :param scores: One score per seed.
-    :return: Their median ± half IQR as the tables print it, e.g. ``"359 ± 93.1"``.
-    """
-    median, half_iqr = median_half_iqr(scores)
-    return f"{_fmt(median)} ± {_fmt(half_iqr)}"
-
-
 def _fmt_paper(median: float, half_iqr: float | None) -> str:
     """A number of the paper as printed there: the median, and ± half the IQR when the paper gives it."""
     return f"{median:g}" if half_iqr is None else f"{median:g} ± {half_iqr:g}"
@@ -185,12 +153,7 @@ def plot_curves(suite: str, env: str, summaries: Sequence[dict[str, Any]], label
     :param labels: Display name per variant.
     :param path: Output PNG.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = pyplot().subplots(figsize=(6, 4))
     for variant in VARIANT_ORDER:
         runs = [s for s in summaries if s["variant"] == variant and s["checkpoint_evals"]["timesteps"]]
         if not runs:
@@ -212,10 +175,7 @@ def plot_curves(suite: str, env: str, summaries: Sequence[dict[str, Any]], label
     ax.set_ylabel("evaluation return (median, IQR)")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def _steps_text(runs: Sequence[dict[str, Any]]) -> str:
@@ -235,7 +195,7 @@ def _smoke_stand_in(smoke_runs: Sequence[dict[str, Any]]) -> str:
         return "not run here"
     median, _ = median_half_iqr([s["final_eval"]["mean"] for s in smoke_runs])
     seeds = f"{len(smoke_runs)} seed" + ("s" if len(smoke_runs) > 1 else "")
-    return f"not run here; smoke run: {_fmt(median)} ({seeds}, {_steps_text(smoke_runs)} steps)"
+    return f"not run here; smoke run: {fmt_return(median)} ({seeds}, {_steps_text(smoke_runs)} steps)"
 
 
 def suite_section(
@@ -250,7 +210,7 @@ def suite_section(
     """
     The markdown of one suite: a table and links to its learning curves.
 
-    :param suite: A ``Suite`` of ``run.py``.
+    :param suite: A suite of :mod:`benchmarks.suites`.
     :param summaries: The summaries of this suite.
     :param labels: Display name per variant.
     :param results_dir: Root of the summaries (curves go to ``<results_dir>/<suite>/curves``).
@@ -293,14 +253,14 @@ def suite_section(
             else:
                 scores = [s["final_eval"]["mean"] for s in runs]
                 iqm, low, high = iqm_interval(scores)
-                interval = "n/a (1 seed)" if low is None or high is None else f"[{_fmt(low)}, {_fmt(high)}]"
+                interval = "n/a (1 seed)" if low is None or high is None else f"[{fmt_return(low)}, {fmt_return(high)}]"
                 tag = " (smoke)" if smoke else ""
                 speeds = [s["steps_per_s"] for s in runs if s.get("steps_per_s")]
                 row = [
                     env,
                     labels[variant],
-                    f"{_median_text(scores)}{tag}",
-                    f"{_fmt(iqm)} {interval}{tag}",
+                    f"{median_text(scores)}{tag}",
+                    f"{fmt_return(iqm)} {interval}{tag}",
                     paper_text,
                     str(len(runs)),
                     _steps_text(runs),
@@ -325,7 +285,7 @@ def _scores_text(runs: Sequence[dict[str, Any]]) -> tuple[str, str]:
     if not runs:
         return "not run", "—"
     per_seed = ", ".join(f"s{s['seed']} {s['final_eval']['mean']:.1f}" for s in runs)
-    return per_seed, _median_text([s["final_eval"]["mean"] for s in runs])
+    return per_seed, median_text([s["final_eval"]["mean"] for s in runs])
 
 
 def ablation_section(
@@ -344,8 +304,9 @@ def ablation_section(
     lines = [
         "### Ablations",
         "",
-        "Runs of a suite's setting with one change, in `results/<ablation>/<suite>/` (`run.py ... --params ... "
-        "--results-dir results/<ablation>`), not in the tables above. Change: the `-params` the ablation adds to "
+        "Runs of a suite's setting with one change, in `results/<ablation>/<suite>/` "
+        "(`python -m benchmarks.run ... --params ... --results-dir results/<ablation>`), not in the tables above. "
+        "Change: the `-params` the ablation adds to "
         "the suite's run (none: the change is in the code or the hyperparameter files; the notes say which). "
         "Beside each, the suite's runs of the same variant, environment and seeds.",
         "",
@@ -404,14 +365,13 @@ def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
     :param plots: Whether to draw the learning curves.
     :return: The markdown that goes between the markers.
     """
-    run = load_run_module()
-    labels = {name: variant.label for name, variant in run.VARIANTS.items()}
-    summaries = load_summaries(results_dir, list(run.SUITES))
+    labels = {name: variant.label for name, variant in VARIANTS.items()}
+    summaries = load_summaries(results_dir, list(SUITES))
     parts = [
-        "## Suites (generated by `python benchmarks/report.py`; do not edit between the markers)",
+        "## Suites (generated by `python -m benchmarks.report`; do not edit between the markers)",
         "",
         "Score of a run: mean return of 10 episodes of the deterministic policy of the final model (the final "
-        "evaluation of `benchmarks/run.py`). Over seeds: median ± half the interquartile range (the paper's "
+        "evaluation of `python -m benchmarks.run`). Over seeds: median ± half the interquartile range (the paper's "
         "statistic) and the interquartile mean with a 95% stratified bootstrap confidence interval (rliable). "
         "Paper: Tables 1 and 2 of Kozakowski et al. (2021), median ± half IQR of 5 runs (Table 2 gives no spread); "
         "its SAC and PPO are the paper's own baseline runs, on the MuJoCo tasks of its time. Every number of ours "
@@ -421,11 +381,11 @@ def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
         "evaluations included), on the machine below, which may have been shared.",
         "",
     ]
-    smoke_summaries = [s for s in summaries if not run.SUITES[s["suite"]].comparable]
-    for suite in run.SUITES.values():
+    smoke_summaries = [s for s in summaries if not SUITES[s["suite"]].comparable]
+    for suite in SUITES.values():
         suite_summaries = [s for s in summaries if s["suite"] == suite.name]
         parts.append(suite_section(suite, suite_summaries, labels, results_dir, md_dir, plots, smoke_summaries))
-    parts.append(ablation_section(load_ablations(results_dir, list(run.SUITES)), summaries, labels))
+    parts.append(ablation_section(load_ablations(results_dir, list(SUITES)), summaries, labels))
     notes = environment_notes(summaries)
     if notes:
         parts += [notes, ""]
@@ -434,7 +394,7 @@ def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """
-    Entry point: ``python benchmarks/report.py [--results-dir DIR] [--output FILE] [--no-plots]``.
+    Entry point: ``python -m benchmarks.report [--results-dir DIR] [--output FILE] [--no-plots]``.
 
     :param argv: Command-line arguments (``sys.argv[1:]`` when ``None``).
     """

@@ -8,8 +8,8 @@ baseline so that both see the same machine load. QWR runs with the paper's 100K 
 step); on Atari the baseline is DQN with the Zoo's Atari defaults (SAC has no discrete actions). QWR's time is
 split into environment stepping, buffer sampling, critic target, critic update and actor update.
 
-    python benchmarks/speed.py --env Hopper-v5 --repeats 3 --steps 2000
-    python benchmarks/speed.py --env PongNoFrameskip-v4 --repeats 1 --steps 1000 --qwr-updates 100
+    python -m benchmarks.speed --env Hopper-v5 --repeats 3 --steps 2000
+    python -m benchmarks.speed --env PongNoFrameskip-v4 --repeats 1 --steps 1000 --qwr-updates 100
 
 Results are printed as a markdown table and appended to ``benchmarks/results/speed.jsonl``.
 """

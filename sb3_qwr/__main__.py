@@ -10,7 +10,7 @@ import time
 
 from stable_baselines3.common.evaluation import evaluate_policy
 
-from sb3_qwr import QWR
+from sb3_qwr.qwr import QWR
 
 
 def main(argv: list[str] | None = None) -> None:

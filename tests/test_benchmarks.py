@@ -1,29 +1,14 @@
-"""benchmarks/run.py (suites, summaries, resuming) and benchmarks/report.py (statistics, RESULTS.md markers)."""
+"""benchmarks.run and benchmarks.suites (suites, summaries, resuming), benchmarks.report (statistics, RESULTS.md markers)."""
 
-import importlib.util
 import json
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name: str, filename: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS_DIR / filename)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-report = _load("benchmarks_report", "report.py")
-run = report.load_run_module()
+from benchmarks import bitflip, common, offline, report, run
+from benchmarks import bitflip_cloning as cloning
 
 
 def test_suites_expand():
@@ -156,7 +141,7 @@ def test_finished_runs_are_skipped(tmp_path, monkeypatch):
         return {"final_eval": {"mean": 1.0}, "train_wall_time_s": 1.0, "steps_per_s": 3000.0}
 
     monkeypatch.setattr(run, "execute_run", fake_execute)
-    failed = run.run_suite(specs, jobs=2, runs_dir=runs_dir, results_dir=results_dir, progress_interval=3600)
+    failed = run.run_suite(specs, jobs=2, runs_dir=runs_dir, results_dir=results_dir)
     assert failed == [] and executed == [todo.name]
 
 
@@ -195,7 +180,7 @@ def test_deadline_defers_runs_that_would_not_end_in_time(tmp_path, monkeypatch, 
     monkeypatch.setattr(run, "execute_run", fake_execute)
     todo = [spec_of[("qwr-lse", "Hopper-v5", 2)], spec_of[("sac", "Walker2d-v5", 0)], ppo]  # ppo: unknown, starts
     deadline = datetime.now().astimezone() + timedelta(seconds=2000)  # QWR (3200 s) does not fit, SAC (1500 s) does
-    failed = run.run_suite(todo, runs_dir=runs_dir, results_dir=results_dir, progress_interval=3600, deadline=deadline)
+    failed = run.run_suite(todo, runs_dir=runs_dir, results_dir=results_dir, deadline=deadline)
     assert failed == [] and executed == ["sac__Walker2d-v5__seed0", "ppo__Hopper-v5__seed0"]
     out = capsys.readouterr().out
     assert "deferred qwr-lse__Hopper-v5__seed2 expected 0:53:20" in out and "deferred 1" in out
@@ -356,7 +341,6 @@ def test_report_table_and_markers(tmp_path):
 
 
 def test_offline_behaviour_models(tmp_path):
-    offline = _load("benchmarks_offline", "offline.py")
     pairs = offline.parse_models(["good=a/best_model.zip", "b/Hopper-v5.zip"])
     assert pairs == [("good", Path("a/best_model.zip")), ("01_Hopper-v5", Path("b/Hopper-v5.zip"))]
     with pytest.raises(ValueError, match="unique"):
@@ -399,7 +383,6 @@ def test_offline_behaviour_models(tmp_path):
 
 
 def test_bitflip_shared_settings_and_table_markers(tmp_path):
-    bitflip = _load("benchmarks_bitflip", "bitflip.py")
     qwr, awr = (bitflip.algo_kwargs(a, 300, 1000, 1e-3, 5e-3) for a in ("qwr", "awr"))
     assert qwr.pop("backup") == "mean" and qwr == awr  # everything else is shared
     assert awr["actor_learning_rate"] == 1e-3 and awr["critic_learning_rate"] == 5e-3 and awr["n_actor_steps"] == 300
@@ -412,7 +395,6 @@ def test_bitflip_shared_settings_and_table_markers(tmp_path):
 
 
 def test_bitflip_cloning_diagnostics():
-    cloning = _load("benchmarks_bitflip_cloning", "bitflip_cloning.py")
 
     class Buffer:  # 4 stored transitions of N = 3 bits (+ a step counter that the diagnostics ignore)
         observations = np.array([[[0, 1, 1, 9]], [[1, 0, 1, 9]], [[0, 0, 1, 9]], [[1, 1, 0, 9]], [[7, 7, 7, 7]]])
@@ -433,15 +415,14 @@ def test_bitflip_cloning_diagnostics():
 
 
 def test_marked_block_helper(tmp_path):
-    mdblock = _load("benchmarks_mdblock", "mdblock.py")
     path = tmp_path / "NEW.md"
     with pytest.raises(ValueError, match="does not exist"):
-        mdblock.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x")
-    mdblock.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x", append_title="T")
+        common.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x")
+    common.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x", append_title="T")
     assert path.read_text() == "# T\n\n<!-- a -->\nx\n<!-- b -->\n"
-    mdblock.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "y\nz")
+    common.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "y\nz")
     assert path.read_text() == "# T\n\n<!-- a -->\ny\nz\n<!-- b -->\n"
     # An end marker before the begin marker is not a block.
     path.write_text("<!-- b -->\n<!-- a -->\n")
     with pytest.raises(ValueError, match="markers"):
-        mdblock.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x")
+        common.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x")

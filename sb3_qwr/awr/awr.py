@@ -3,12 +3,10 @@ Advantage Weighted Regression (Peng et al. 2019) in the form of the QWR paper's 
 the shared base: the same replay buffer, actor, training loop, TD(lambda) targets and advantage weights.
 """
 
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar, TypeVar
 
 import torch as th
-from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
 from sb3_qwr.awr.policies import AWRCnnPolicy, AWRMlpPolicy, AWRMultiInputPolicy, AWRPolicy, VCritic
 from sb3_qwr.common.base_class import ActorLoss, WeightedRegressionAlgorithm
@@ -43,39 +41,9 @@ class AWR(WeightedRegressionAlgorithm):
     ``(1 - gamma)`` output scaling, Adam with ``eps=1e-5`` and the gradient clip. The critic statistics are
     logged under QWR's names (``train/q_mean`` is the mean of ``V``).
 
-    :param policy: The policy model to use (``MlpPolicy``, ``CnnPolicy``, ``MultiInputPolicy``).
-    :param env: The environment to learn from (if registered in Gym, can be str).
-    :param actor_learning_rate: Actor learning rate; a float or a schedule of the remaining progress
-        (from 1 to 0).
-    :param critic_learning_rate: Value network learning rate; a float or a schedule. It is also SB3's
-        ``learning_rate``.
-    :param buffer_size: Size of the replay buffer.
-    :param learning_starts: Number of interactions collected (by the actor) before the first training phase.
-    :param batch_size: Minibatch size of both the critic and the actor updates.
-    :param gamma: Discount factor.
-    :param train_freq: Environment interactions collected between training phases (1000 per iteration in the
-        QWR paper). With ``n_envs`` environments it counts interactions summed over them. A tuple
-        ``(n, "episode")`` is accepted as in SB3.
-    :param n_critic_steps: Value network updates per training phase.
-    :param n_actor_steps: Actor updates per training phase.
-    :param target_update_interval: Value updates between hard copies of the value network into its target.
-    :param n_step_horizon: Horizon ``T`` of the multi-step returns.
-    :param td_lambda: Lambda of the truncated TD(lambda) combination of the 1..T-step returns.
-    :param beta: Temperature of the actor's weights ``exp(A / beta)``.
-    :param max_weight: Clip ``w_max`` of the actor's weights (Peng et al. use 20); ``None`` disables it.
-    :param max_grad_norm: Clip of the global gradient norm of each update; ``None``: 0.5 for a CNN features
-        extractor, 50 otherwise.
-    :param replay_buffer_class: A QWR replay buffer class (``QWRReplayBuffer``/``DictQWRReplayBuffer`` or a
-        subclass); ``None`` picks one for the observation space.
-    :param replay_buffer_kwargs: Keyword arguments of the replay buffer.
-    :param policy_kwargs: Additional arguments to be passed to the policy on creation (``net_arch``,
-        ``action_std``, ``action_embed_dim``, ...), the same as QWR's.
-    :param stats_window_size: Window size for the rollout logging (episodes).
-    :param tensorboard_log: The log location for tensorboard (if None, no logging).
-    :param verbose: Verbosity level: 0 no output, 1 info, 2 debug.
-    :param seed: Seed for the pseudo random generators.
-    :param device: Device (cpu, cuda, ...) on which the code should be run ("auto" picks cuda if available).
-    :param _init_setup_model: Whether or not to build the network at the creation of the instance.
+    The constructor's arguments are those of the base (:class:`~sb3_qwr.common.base_class.WeightedRegressionAlgorithm`,
+    whose defaults are the QWR paper's Table 4 values): QWR's without ``n_action_samples`` and the backup's,
+    which have no meaning for a state-value critic. ``max_weight`` is Peng et al.'s 20.
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
@@ -86,65 +54,6 @@ class AWR(WeightedRegressionAlgorithm):
     policy: AWRPolicy
     critic: VCritic
     critic_target: VCritic
-
-    def __init__(
-        self,
-        policy: str | type[AWRPolicy],
-        env: GymEnv | str,
-        actor_learning_rate: float | Schedule = 1e-4,
-        critic_learning_rate: float | Schedule = 5e-4,
-        buffer_size: int = 50_000,
-        learning_starts: int = 0,
-        batch_size: int = 256,
-        gamma: float = 0.99,
-        train_freq: int | tuple[int, str] = 1000,
-        n_critic_steps: int = 1000,
-        n_actor_steps: int = 1000,
-        target_update_interval: int = 100,
-        n_step_horizon: int = 3,
-        td_lambda: float = 0.95,
-        beta: float = 1.0,
-        max_weight: float | None = 20.0,
-        max_grad_norm: float | None = None,
-        replay_buffer_class: type[ReplayBuffer] | None = None,
-        replay_buffer_kwargs: dict[str, Any] | None = None,
-        policy_kwargs: dict[str, Any] | None = None,
-        stats_window_size: int = 100,
-        tensorboard_log: str | None = None,
-        verbose: int = 0,
-        seed: int | None = None,
-        device: th.device | str = "auto",
-        _init_setup_model: bool = True,
-    ):
-        super().__init__(
-            policy,
-            env,
-            actor_learning_rate=actor_learning_rate,
-            critic_learning_rate=critic_learning_rate,
-            buffer_size=buffer_size,
-            learning_starts=learning_starts,
-            batch_size=batch_size,
-            gamma=gamma,
-            train_freq=train_freq,
-            n_critic_steps=n_critic_steps,
-            n_actor_steps=n_actor_steps,
-            target_update_interval=target_update_interval,
-            n_step_horizon=n_step_horizon,
-            td_lambda=td_lambda,
-            beta=beta,
-            max_weight=max_weight,
-            max_grad_norm=max_grad_norm,
-            replay_buffer_class=replay_buffer_class,
-            replay_buffer_kwargs=replay_buffer_kwargs,
-            policy_kwargs=policy_kwargs,
-            stats_window_size=stats_window_size,
-            tensorboard_log=tensorboard_log,
-            verbose=verbose,
-            seed=seed,
-            device=device,
-        )
-        if _init_setup_model:
-            self._setup_model()
 
     def td_returns(self, data: QWRReplayBufferSamples, value_net: VCritic) -> th.Tensor:
         """
@@ -194,21 +103,3 @@ class AWR(WeightedRegressionAlgorithm):
             weights = advantage_weights(returns - values, self.beta, self.max_weight)
         log_pi = self.actor.log_prob(data.observations, data.actions.unsqueeze(-2)).squeeze(-1)
         return ActorLoss(-(weights * log_pi).mean(), weights.mean(), weights.max())
-
-    def learn(
-        self: SelfAWR,
-        total_timesteps: int,
-        callback: MaybeCallback = None,
-        log_interval: int = 4,
-        tb_log_name: str = "AWR",
-        reset_num_timesteps: bool = True,
-        progress_bar: bool = False,
-    ) -> SelfAWR:
-        return super().learn(
-            total_timesteps=total_timesteps,
-            callback=callback,
-            log_interval=log_interval,
-            tb_log_name=tb_log_name,
-            reset_num_timesteps=reset_num_timesteps,
-            progress_bar=progress_bar,
-        )

@@ -3,8 +3,6 @@ Policies of AWR (Peng et al. 2019): the shared :class:`~sb3_qwr.common.policies.
 network ``V(s)`` with the observation body of QWR's Q-network (the action gate left out).
 """
 
-from typing import Any
-
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.policies import BaseModel
@@ -14,7 +12,7 @@ from stable_baselines3.common.torch_layers import (
     NatureCNN,
     create_mlp,
 )
-from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from stable_baselines3.common.type_aliases import PyTorchObs
 from torch import nn
 
 from sb3_qwr.common.policies import WeightedRegressionPolicy
@@ -84,29 +82,9 @@ class AWRPolicy(WeightedRegressionPolicy):
     Policy class (actor, value network and target value network) for AWR.
 
     The actor is QWR's (Gaussian with a fixed std for ``Box``, categorical for ``Discrete``); the critic is a
-    :class:`VCritic`. The arguments are those of :class:`~sb3_qwr.qwr.policies.QWRPolicy` so that one
-    ``policy_kwargs`` builds comparable networks for both algorithms.
-
-    :param observation_space: Observation space.
-    :param action_space: Action space (``Box`` or ``Discrete``).
-    :param lr_schedule: Learning rate schedule used to create the optimizers (AWR sets the actor and critic
-        learning rates itself at every iteration).
-    :param net_arch: Hidden layers after the features extractor for the actor (``pi``) and the value network's
-        body (``qf``, named as in QWR): a list for both or ``dict(pi=[...], qf=[...])``. Default ``[256, 256]``
-        for MLP and ``[]`` after the Nature CNN.
-    :param activation_fn: Activation function.
-    :param action_std: Fixed std of the Gaussian actor in the normalized action space (paper: 0.4).
-    :param action_embed_dim: Width of the value network's layer before its LayerNorm (the width of QWR's
-        action gate, whose name it keeps).
-    :param critic_head_arch: Value network layers after the LayerNorm (default ``[256]``).
-    :param features_extractor_class: Features extractor to use.
-    :param features_extractor_kwargs: Keyword arguments to pass to the features extractor.
-    :param normalize_images: Whether to divide images by 255.
-    :param optimizer_class: The optimizer to use (Adam).
-    :param optimizer_kwargs: Keyword arguments of the optimizer, excluding the learning rate
-        (default ``eps=1e-5``).
-    :param head_init_range: If set, the actor's head starts with weights uniform in ``[-r, r]`` and a zero bias
-        (as QWR's); ``None`` keeps PyTorch's initialization.
+    :class:`VCritic`. The arguments are those of :class:`~sb3_qwr.common.policies.WeightedRegressionPolicy`, as for QWR, so
+    that one ``policy_kwargs`` builds comparable networks for both algorithms (``action_embed_dim`` is the width
+    of the value network's layer before its LayerNorm).
     """
 
     critic: VCritic
@@ -122,87 +100,15 @@ AWRMlpPolicy = AWRPolicy
 
 
 class AWRCnnPolicy(AWRPolicy):
-    """
-    AWR policy with the Nature CNN (Mnih et al. 2015) as the features extractor of actor and value network.
+    """:class:`AWRPolicy` with the Nature CNN as features extractor (as QWR's ``CnnPolicy``)."""
 
-    Parameters as in :class:`AWRPolicy`.
-    """
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        lr_schedule: Schedule,
-        net_arch: list[int] | dict[str, list[int]] | None = None,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        action_std: float = 0.4,
-        action_embed_dim: int = 256,
-        critic_head_arch: list[int] | None = None,
-        features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN,
-        features_extractor_kwargs: dict[str, Any] | None = None,
-        normalize_images: bool = True,
-        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-        head_init_range: float | None = None,
-    ):
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            net_arch,
-            activation_fn,
-            action_std,
-            action_embed_dim,
-            critic_head_arch,
-            features_extractor_class,
-            features_extractor_kwargs,
-            normalize_images,
-            optimizer_class,
-            optimizer_kwargs,
-            head_init_range,
-        )
+    default_features_extractor_class = NatureCNN
 
 
 class AWRMultiInputPolicy(AWRPolicy):
-    """
-    AWR policy for ``Dict`` observations (SB3's ``CombinedExtractor``).
+    """:class:`AWRPolicy` for ``Dict`` observations (SB3's ``CombinedExtractor``, as QWR's ``MultiInputPolicy``)."""
 
-    Parameters as in :class:`AWRPolicy`.
-    """
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        lr_schedule: Schedule,
-        net_arch: list[int] | dict[str, list[int]] | None = None,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        action_std: float = 0.4,
-        action_embed_dim: int = 256,
-        critic_head_arch: list[int] | None = None,
-        features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor,
-        features_extractor_kwargs: dict[str, Any] | None = None,
-        normalize_images: bool = True,
-        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-        head_init_range: float | None = None,
-    ):
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            net_arch,
-            activation_fn,
-            action_std,
-            action_embed_dim,
-            critic_head_arch,
-            features_extractor_class,
-            features_extractor_kwargs,
-            normalize_images,
-            optimizer_class,
-            optimizer_kwargs,
-            head_init_range,
-        )
+    default_features_extractor_class = CombinedExtractor
 
 
 __all__ = ["AWRCnnPolicy", "AWRMlpPolicy", "AWRMultiInputPolicy", "AWRPolicy", "VCritic"]

@@ -101,6 +101,8 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
     :param verbose: Verbosity level: 0 no output, 1 info, 2 debug.
     :param seed: Seed for the pseudo random generators.
     :param device: Device (cpu, cuda, ...) on which the code should be run ("auto" picks cuda if available).
+    :param _init_setup_model: Whether or not to build the network at the creation of the instance (a subclass
+        with arguments of its own passes ``False`` and builds it once they are set).
     """
 
     policy: WeightedRegressionPolicy
@@ -114,21 +116,21 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         self,
         policy: str | type[WeightedRegressionPolicy],
         env: GymEnv | str,
-        actor_learning_rate: float | Schedule,
-        critic_learning_rate: float | Schedule,
-        buffer_size: int,
-        learning_starts: int,
-        batch_size: int,
-        gamma: float,
-        train_freq: int | tuple[int, str],
-        n_critic_steps: int,
-        n_actor_steps: int,
-        target_update_interval: int,
-        n_step_horizon: int,
-        td_lambda: float,
-        beta: float,
-        max_weight: float | None,
-        max_grad_norm: float | None,
+        actor_learning_rate: float | Schedule = 1e-4,
+        critic_learning_rate: float | Schedule = 5e-4,
+        buffer_size: int = 50_000,
+        learning_starts: int = 0,
+        batch_size: int = 256,
+        gamma: float = 0.99,
+        train_freq: int | tuple[int, str] = 1000,
+        n_critic_steps: int = 1000,
+        n_actor_steps: int = 1000,
+        target_update_interval: int = 100,
+        n_step_horizon: int = 3,
+        td_lambda: float = 0.95,
+        beta: float = 1.0,
+        max_weight: float | None = 20.0,
+        max_grad_norm: float | None = None,
         replay_buffer_class: type[ReplayBuffer] | None = None,
         replay_buffer_kwargs: dict[str, Any] | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -137,6 +139,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         verbose: int = 0,
         seed: int | None = None,
         device: th.device | str = "auto",
+        _init_setup_model: bool = True,
     ):
         check_common_hyperparameters(
             actor_learning_rate=actor_learning_rate,
@@ -201,6 +204,8 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         self.beta = beta
         self.max_weight = max_weight
         self.max_grad_norm = max_grad_norm
+        if _init_setup_model:
+            self._setup_model()
 
     def _setup_model(self) -> None:
         check_action_space(self.action_space, type(self).__name__)
@@ -405,6 +410,28 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             self.logger.record("train/actor_loss", th.stack(stats["actor_loss"]).mean().item())
             self.logger.record("train/advantage_weight_mean", th.stack(stats["weight_mean"]).mean().item())
             self.logger.record("train/advantage_weight_max", th.stack(stats["weight_max"]).max().item())
+
+    def learn(
+        self: SelfWeightedRegression,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 4,
+        tb_log_name: str | None = None,
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfWeightedRegression:
+        """
+        SB3's ``learn``; the TensorBoard run is named after the algorithm (``QWR_1``, ``AWR_1``) unless
+        ``tb_log_name`` says otherwise.
+        """
+        return super().learn(
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=type(self).__name__ if tb_log_name is None else tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )
 
     # Saving
     def _excluded_save_params(self) -> list[str]:

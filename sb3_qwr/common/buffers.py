@@ -100,6 +100,55 @@ class _QWRBufferMixin:
     n_steps: int
     _staged_dist_params: np.ndarray | None
 
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        device: th.device | str = "auto",
+        n_envs: int = 1,
+        optimize_memory_usage: bool = False,
+        handle_timeout_termination: bool = True,
+        n_steps: int = 3,
+    ):
+        super().__init__(  # type: ignore[call-arg]
+            buffer_size,
+            observation_space,
+            action_space,
+            device=device,
+            n_envs=n_envs,
+            optimize_memory_usage=optimize_memory_usage,
+            handle_timeout_termination=handle_timeout_termination,
+        )
+        self._init_qwr_storage(n_steps)
+
+    def add(
+        self,
+        obs: Any,
+        next_obs: Any,
+        action: np.ndarray,
+        reward: np.ndarray,
+        done: np.ndarray,
+        infos: list[dict[str, Any]],
+        dist_params: np.ndarray | None = None,
+    ) -> None:
+        """
+        Add one step of every env, with the parameters of the distribution each action came from.
+
+        :param obs: Observations (an array, or a dict of arrays for ``DictQWRReplayBuffer``).
+        :param next_obs: Next observations.
+        :param action: Actions.
+        :param reward: Rewards.
+        :param done: Episode ends.
+        :param infos: Infos of the step.
+        :param dist_params: ``(n_envs, P)``; when ``None``, the parameters given to ``stage_dist_params``.
+        """
+        self._write_dist_params(dist_params)
+        super().add(obs, next_obs, action, reward, done, infos)  # type: ignore[misc]
+
+    def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> QWRReplayBufferSamples:
+        return self._qwr_samples(batch_inds, env)
+
     def _init_qwr_storage(self, n_steps: int) -> None:
         if self.optimize_memory_usage:
             raise ValueError("QWR replay buffers do not support optimize_memory_usage=True: leave it False.")
@@ -250,54 +299,9 @@ class QWRReplayBuffer(_QWRBufferMixin, ReplayBuffer):  # type: ignore[misc]
     :param n_steps: Horizon ``T`` of the multi-step target (the paper's "margin").
     """
 
-    def __init__(
-        self,
-        buffer_size: int,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        device: th.device | str = "auto",
-        n_envs: int = 1,
-        optimize_memory_usage: bool = False,
-        handle_timeout_termination: bool = True,
-        n_steps: int = 3,
-    ):
-        super().__init__(
-            buffer_size,
-            observation_space,
-            action_space,
-            device=device,
-            n_envs=n_envs,
-            optimize_memory_usage=optimize_memory_usage,
-            handle_timeout_termination=handle_timeout_termination,
-        )
-        self._init_qwr_storage(n_steps)
-
-    def add(  # type: ignore[override]
-        self,
-        obs: np.ndarray,
-        next_obs: np.ndarray,
-        action: np.ndarray,
-        reward: np.ndarray,
-        done: np.ndarray,
-        infos: list[dict[str, Any]],
-        dist_params: np.ndarray | None = None,
-    ) -> None:
-        """
-        Add one step of every env, with the parameters of the distribution each action came from.
-
-        :param dist_params: ``(n_envs, P)``; when ``None``, the parameters given to ``stage_dist_params``.
-        """
-        self._write_dist_params(dist_params)
-        super().add(obs, next_obs, action, reward, done, infos)
-
     def _gather_obs(self, name: str, rows: np.ndarray, cols: np.ndarray, env: VecNormalize | None) -> th.Tensor:
         storage = getattr(self, name)
         return self.to_torch(self._normalize_obs(storage[rows, cols], env))  # type: ignore[arg-type]
-
-    def _get_samples(  # type: ignore[override]
-        self, batch_inds: np.ndarray, env: VecNormalize | None = None
-    ) -> QWRReplayBufferSamples:
-        return self._qwr_samples(batch_inds, env)
 
 
 class DictQWRReplayBuffer(_QWRBufferMixin, DictReplayBuffer):  # type: ignore[misc]
@@ -315,53 +319,8 @@ class DictQWRReplayBuffer(_QWRBufferMixin, DictReplayBuffer):  # type: ignore[mi
     :param n_steps: Horizon ``T`` of the multi-step target (the paper's "margin").
     """
 
-    def __init__(
-        self,
-        buffer_size: int,
-        observation_space: spaces.Dict,
-        action_space: spaces.Space,
-        device: th.device | str = "auto",
-        n_envs: int = 1,
-        optimize_memory_usage: bool = False,
-        handle_timeout_termination: bool = True,
-        n_steps: int = 3,
-    ):
-        super().__init__(
-            buffer_size,
-            observation_space,
-            action_space,
-            device=device,
-            n_envs=n_envs,
-            optimize_memory_usage=optimize_memory_usage,
-            handle_timeout_termination=handle_timeout_termination,
-        )
-        self._init_qwr_storage(n_steps)
-
-    def add(  # type: ignore[override]
-        self,
-        obs: dict[str, np.ndarray],
-        next_obs: dict[str, np.ndarray],
-        action: np.ndarray,
-        reward: np.ndarray,
-        done: np.ndarray,
-        infos: list[dict[str, Any]],
-        dist_params: np.ndarray | None = None,
-    ) -> None:
-        """
-        Add one step of every env, with the parameters of the distribution each action came from.
-
-        :param dist_params: ``(n_envs, P)``; when ``None``, the parameters given to ``stage_dist_params``.
-        """
-        self._write_dist_params(dist_params)
-        super().add(obs, next_obs, action, reward, done, infos)
-
     def _gather_obs(self, name: str, rows: np.ndarray, cols: np.ndarray, env: VecNormalize | None) -> TensorDict:
         storage = getattr(self, name)
         obs = self._normalize_obs({key: arr[rows, cols] for key, arr in storage.items()}, env)
         assert isinstance(obs, dict)
         return {key: self.to_torch(value) for key, value in obs.items()}
-
-    def _get_samples(  # type: ignore[override]
-        self, batch_inds: np.ndarray, env: VecNormalize | None = None
-    ) -> QWRReplayBufferSamples:
-        return self._qwr_samples(batch_inds, env)

@@ -4,7 +4,7 @@ for ``Box`` actions, categorical for ``Discrete`` actions) and :class:`WeightedR
 a critic and its target copy whose critic class each algorithm chooses.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch as th
 from gymnasium import spaces
@@ -141,7 +141,9 @@ class WeightedRegressionPolicy(BasePolicy):
     :param action_std: Fixed std of the Gaussian actor in the normalized action space (paper: 0.4).
     :param action_embed_dim: Width of the critic's action gate ``o * tanh(W a)``.
     :param critic_head_arch: Critic layers after the gate and LayerNorm (default ``[256]``).
-    :param features_extractor_class: Features extractor to use.
+    :param features_extractor_class: Features extractor to use; ``None`` takes the class's
+        ``default_features_extractor_class`` (``FlattenExtractor``, the Nature CNN for ``CnnPolicy``, SB3's
+        ``CombinedExtractor`` for ``MultiInputPolicy``).
     :param features_extractor_kwargs: Keyword arguments to pass to the features extractor.
     :param normalize_images: Whether to divide images by 255.
     :param optimizer_class: The optimizer to use (Adam).
@@ -156,6 +158,8 @@ class WeightedRegressionPolicy(BasePolicy):
     actor: Actor
     critic: BaseModel
     critic_target: BaseModel
+    #: Features extractor when ``features_extractor_class`` is ``None`` (set by ``CnnPolicy`` and ``MultiInputPolicy``).
+    default_features_extractor_class: ClassVar[type[BaseFeaturesExtractor]] = FlattenExtractor
 
     def __init__(
         self,
@@ -167,7 +171,7 @@ class WeightedRegressionPolicy(BasePolicy):
         action_std: float = 0.4,
         action_embed_dim: int = 256,
         critic_head_arch: list[int] | None = None,
-        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
+        features_extractor_class: type[BaseFeaturesExtractor] | None = None,
         features_extractor_kwargs: dict[str, Any] | None = None,
         normalize_images: bool = True,
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
@@ -176,6 +180,8 @@ class WeightedRegressionPolicy(BasePolicy):
     ):
         if optimizer_kwargs is None:
             optimizer_kwargs = {"eps": 1e-5} if optimizer_class == th.optim.Adam else {}
+        if features_extractor_class is None:
+            features_extractor_class = self.default_features_extractor_class
         super().__init__(
             observation_space,
             action_space,

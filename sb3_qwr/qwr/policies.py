@@ -3,8 +3,6 @@ Policies of QWR: the shared actor and a Q-network with the action gate ``o * tan
 (Section 4, Appendix 6.1; reference: ``trax/models/rl.py``).
 """
 
-from typing import Any
-
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.policies import BaseModel
@@ -14,7 +12,7 @@ from stable_baselines3.common.torch_layers import (
     NatureCNN,
     create_mlp,
 )
-from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from stable_baselines3.common.type_aliases import PyTorchObs
 from torch import nn
 
 from sb3_qwr.common.policies import WeightedRegressionPolicy
@@ -117,28 +115,9 @@ class QCritic(BaseModel):
 
 class QWRPolicy(WeightedRegressionPolicy):
     """
-    Policy class (actor, critic and target critic) for QWR: the critic is a :class:`QCritic`.
-
-    :param observation_space: Observation space.
-    :param action_space: Action space (``Box`` or ``Discrete``).
-    :param lr_schedule: Learning rate schedule used to create the optimizers (QWR sets the actor and critic
-        learning rates itself at every iteration).
-    :param net_arch: Hidden layers after the features extractor, for the actor (``pi``) and the critic's
-        observation body (``qf``): a list for both or ``dict(pi=[...], qf=[...])``. Default ``[256, 256]``
-        for MLP (the paper's MuJoCo networks) and ``[]`` after the Nature CNN.
-    :param activation_fn: Activation function.
-    :param action_std: Fixed std of the Gaussian actor in the normalized action space (paper: 0.4).
-    :param action_embed_dim: Width of the critic's action gate ``o * tanh(W a)``.
-    :param critic_head_arch: Critic layers after the gate and LayerNorm (default ``[256]``).
-    :param features_extractor_class: Features extractor to use.
-    :param features_extractor_kwargs: Keyword arguments to pass to the features extractor.
-    :param normalize_images: Whether to divide images by 255.
-    :param optimizer_class: The optimizer to use (Adam).
-    :param optimizer_kwargs: Keyword arguments of the optimizer, excluding the learning rate
-        (default ``eps=1e-5`` as in the reference code).
-    :param head_init_range: If set, the actor's head (Gaussian mean or logits) starts with weights uniform in
-        ``[-r, r]`` and a zero bias, as the reference code's ``Policy.head_init_range`` (0.01 in its MuJoCo
-        configs). Default ``None``: PyTorch's ``Linear`` initialization.
+    Policy class (actor, critic and target critic) for QWR: the critic is a :class:`QCritic`, whose action
+    gate ``o * tanh(W a)`` is ``action_embed_dim`` wide. The arguments are those of
+    :class:`~sb3_qwr.common.policies.WeightedRegressionPolicy`.
     """
 
     critic: QCritic
@@ -156,81 +135,18 @@ class CnnPolicy(QWRPolicy):
     """
     QWR policy with the Nature CNN (Mnih et al. 2015) as the features extractor of actor and critic.
 
-    Parameters as in :class:`QWRPolicy`.
+    Parameters as in :class:`QWRPolicy`; ``features_extractor_class`` defaults to ``NatureCNN`` and ``net_arch`` to
+    ``[]`` after it.
     """
 
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        lr_schedule: Schedule,
-        net_arch: list[int] | dict[str, list[int]] | None = None,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        action_std: float = 0.4,
-        action_embed_dim: int = 256,
-        critic_head_arch: list[int] | None = None,
-        features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN,
-        features_extractor_kwargs: dict[str, Any] | None = None,
-        normalize_images: bool = True,
-        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-        head_init_range: float | None = None,
-    ):
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            net_arch,
-            activation_fn,
-            action_std,
-            action_embed_dim,
-            critic_head_arch,
-            features_extractor_class,
-            features_extractor_kwargs,
-            normalize_images,
-            optimizer_class,
-            optimizer_kwargs,
-            head_init_range,
-        )
+    default_features_extractor_class = NatureCNN
 
 
 class MultiInputPolicy(QWRPolicy):
     """
     QWR policy for ``Dict`` observations (SB3's ``CombinedExtractor``).
 
-    Parameters as in :class:`QWRPolicy`.
+    Parameters as in :class:`QWRPolicy`; ``features_extractor_class`` defaults to ``CombinedExtractor``.
     """
 
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        lr_schedule: Schedule,
-        net_arch: list[int] | dict[str, list[int]] | None = None,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        action_std: float = 0.4,
-        action_embed_dim: int = 256,
-        critic_head_arch: list[int] | None = None,
-        features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor,
-        features_extractor_kwargs: dict[str, Any] | None = None,
-        normalize_images: bool = True,
-        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-        head_init_range: float | None = None,
-    ):
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            net_arch,
-            activation_fn,
-            action_std,
-            action_embed_dim,
-            critic_head_arch,
-            features_extractor_class,
-            features_extractor_kwargs,
-            normalize_images,
-            optimizer_class,
-            optimizer_kwargs,
-            head_init_range,
-        )
+    default_features_extractor_class = CombinedExtractor

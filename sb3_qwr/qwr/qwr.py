@@ -5,7 +5,7 @@ from typing import Any, ClassVar, TypeVar
 import torch as th
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
 from sb3_qwr.common.base_class import ActorLoss, WeightedRegressionAlgorithm
 from sb3_qwr.common.buffers import QWRReplayBufferSamples, QWRStateSamples
@@ -185,6 +185,7 @@ class QWR(WeightedRegressionAlgorithm):
             verbose=verbose,
             seed=seed,
             device=device,
+            _init_setup_model=False,
         )
         self.n_action_samples = n_action_samples
         self.backup = backup
@@ -263,21 +264,3 @@ class QWR(WeightedRegressionAlgorithm):
             return ActorLoss(loss, (mu * weights).sum(dim=-1).mean(), weights.max())
         log_pi = self.actor.log_prob(data.observations, actions)
         return ActorLoss(-(weights * log_pi).mean(), weights.mean(), weights.max())
-
-    def learn(
-        self: SelfQWR,
-        total_timesteps: int,
-        callback: MaybeCallback = None,
-        log_interval: int = 4,
-        tb_log_name: str = "QWR",
-        reset_num_timesteps: bool = True,
-        progress_bar: bool = False,
-    ) -> SelfQWR:
-        return super().learn(
-            total_timesteps=total_timesteps,
-            callback=callback,
-            log_interval=log_interval,
-            tb_log_name=tb_log_name,
-            reset_num_timesteps=reset_num_timesteps,
-            progress_bar=progress_bar,
-        )

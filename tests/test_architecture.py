@@ -1,0 +1,78 @@
+"""The package's layers: which way the imports go (ARCHITECTURE.md), no cycle, no sibling subclassing."""
+
+import ast
+from pathlib import Path
+
+import sb3_qwr
+from sb3_qwr import AWR, QWR
+from sb3_qwr.common.base_class import WeightedRegressionAlgorithm
+
+PACKAGE = Path(sb3_qwr.__file__).resolve().parent
+
+#: Layer of each top-level part of the package; a module may import only from its own layer or lower ones.
+LAYERS = {"offline": 0, "envs": 0, "common": 1, "qwr": 2, "awr": 2, "zoo": 3, "datasets": 3, "__main__": 3}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every ``sb3_qwr`` module a file imports, at any depth (functions and ``TYPE_CHECKING`` blocks too)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sb3_qwr"):
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names if alias.name.startswith("sb3_qwr"))
+    return names
+
+
+def import_graph() -> dict[str, set[str]]:
+    return {module_name(path): imported_modules(path) for path in PACKAGE.rglob("*.py")}
+
+
+def part(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_imports_go_down_the_layers():
+    for module, imports in import_graph().items():
+        if part(module) not in LAYERS:
+            continue  # sb3_qwr itself and _legacy sit on top
+        for target in imports:
+            assert part(target) in LAYERS, f"{module} imports {target}, which is above every layer"
+            assert LAYERS[part(target)] <= LAYERS[part(module)], f"{module} imports {target} from a higher layer"
+            if LAYERS[part(target)] == LAYERS[part(module)] == 2:
+                assert part(target) == part(module), f"{module} imports its sibling algorithm {target}"
+    offline_imports = {t for m, imports in import_graph().items() if part(m) == "offline" for t in imports}
+    assert all(part(t) in ("offline", "envs") for t in offline_imports), offline_imports
+
+
+def test_no_import_cycle():
+    graph = import_graph()
+    # A package's __init__ re-exports its modules; an edge to "sb3_qwr.x" from inside "sb3_qwr.x" is that.
+    visiting, done = set(), set()
+
+    def visit(module: str, stack: list[str]) -> None:
+        if module in done:
+            return
+        assert module not in visiting, f"import cycle: {' -> '.join([*stack, module])}"
+        visiting.add(module)
+        for target in graph.get(module, ()):
+            if not module.startswith(target + ".") and target in graph:
+                visit(target, [*stack, module])
+        visiting.discard(module)
+        done.add(module)
+
+    for module in graph:
+        visit(module, [])
+
+
+def test_algorithms_are_siblings():
+    assert issubclass(QWR, WeightedRegressionAlgorithm) and issubclass(AWR, WeightedRegressionAlgorithm)
+    assert not issubclass(AWR, QWR) and not issubclass(QWR, AWR)
+    for path in PACKAGE.rglob("*.py"):
+        assert "delattr(" not in path.read_text(), f"{path} deletes inherited attributes"
