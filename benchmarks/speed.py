@@ -1,51 +1,66 @@
 """
-Wall-clock cost of QWR per 1000 environment steps, against SB3's SAC (DQN on Atari) in the same process.
+Wall-clock cost of QWR per 1000 environment steps, in float32 and in bfloat16 (``precision="bf16"``), against
+SB3's SAC (DQN on Atari) in the same process, at 1 and 2 torch threads, with the physical limit of the machine.
 
-Each repeat builds both algorithms, warms them up (buffer filled, one training phase done, so the timing is
-the steady state), then times the same number of environment steps for each, alternating QWR and the
-baseline so that both see the same machine load. QWR runs with the paper's 100K defaults (1000 critic and
-1000 actor updates per 1000 interactions); SAC with the Zoo's Hopper defaults (one update of batch 256 per
-step); on Atari the baseline is DQN with the Zoo's Atari defaults (SAC has no discrete actions). QWR's time is
-split into environment stepping, buffer sampling, critic target, critic update and actor update.
+For each thread count and repeat, every algorithm is built, warmed up (buffer filled, one training phase done,
+so that the timing is the steady state), then timed over the same number of environment steps; the order of
+the algorithms rotates from one repeat to the next so that all see the same machine load. QWR runs with the
+paper's 100K defaults (1000 critic and 1000 actor updates per 1000 interactions); SAC with the Zoo's Hopper
+defaults (one update of batch 256 per step); on Atari the baseline is DQN with the Zoo's Atari defaults. QWR's
+time is split into environment stepping, buffer sampling, critic target, critic update and actor update.
 
-    python -m benchmarks.speed --env Hopper-v5 --repeats 3 --steps 2000
-    python -m benchmarks.speed --env PongNoFrameskip-v4 --repeats 1 --steps 1000 --qwr-updates 100
+The limit: the float32 and bfloat16 matmul throughput of this machine (GFLOP/s of ``torch.mm`` on the shapes of
+QWR's largest layers, at each thread count), and the FLOPs of one QWR iteration (1000 critic and 1000 actor
+updates, counted by ``torch.utils.flop_counter``), so that each path's fraction of the limit can be stated.
+
+    python -m benchmarks.speed --env Hopper-v5 --repeats 3 --steps 1000 --threads 1 2
+    python -m benchmarks.speed --env PongNoFrameskip-v4 --repeats 1 --steps 1000 --qwr-updates 100 --threads 1
 
 Results are printed as a markdown table and appended to ``benchmarks/results/speed.jsonl``.
 """
 
+from __future__ import annotations
+
 import argparse
-import json
-import platform
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import stable_baselines3
 import torch as th
 from stable_baselines3 import DQN, SAC
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_atari_env, make_vec_env
 from stable_baselines3.common.vec_env import VecEnv, VecFrameStack
+from torch.utils.flop_counter import FlopCounterMode
 
+from benchmarks.common import RESULTS_DIR, append_jsonl, machine_info, package_versions
 from sb3_qwr import QWR
-from sb3_qwr.common.buffers import QWRReplayBuffer
 
-RESULTS = Path(__file__).parent / "results" / "speed.jsonl"
+RESULTS = RESULTS_DIR / "speed.jsonl"
+QWR_VARIANTS = {"qwr-fp32": "fp32", "qwr-bf16": "bf16"}
 
 
 class PhaseTimer:
-    """Accumulates wall-clock seconds of wrapped callables by phase name."""
+    """
+    Accumulates wall-clock seconds of wrapped callables by phase name.
+
+    :param sync: Called before and after each timed call (a CUDA synchronization on a GPU).
+    """
 
     def __init__(self, sync: Callable[[], None]):
         self.seconds: dict[str, float] = defaultdict(float)
         self.sync = sync
 
     def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """
+        :param name: Phase name.
+        :param fn: The callable to time.
+        :return: ``fn``, timed.
+        """
+
         def timed(*args: Any, **kwargs: Any) -> Any:
             self.sync()
             start = time.perf_counter()
@@ -58,6 +73,11 @@ class PhaseTimer:
 
 
 def make_env(env_id: str, seed: int) -> VecEnv:
+    """
+    :param env_id: Environment id (``*NoFrameskip-v4`` for Atari, with its usual wrappers and 4 stacked frames).
+    :param seed: Seed.
+    :return: A one-environment VecEnv.
+    """
     if "NoFrameskip" in env_id:
         import ale_py
 
@@ -67,17 +87,24 @@ def make_env(env_id: str, seed: int) -> VecEnv:
 
 
 def build(algo: str, env_id: str, seed: int, device: str, qwr_updates: int) -> BaseAlgorithm:
+    """
+    :param algo: ``qwr-fp32``, ``qwr-bf16``, ``sac`` or ``dqn``.
+    :param env_id: Environment id.
+    :param seed: Seed.
+    :param device: Torch device.
+    :param qwr_updates: QWR critic (and actor) updates per 1000 steps.
+    :return: The model.
+    """
     env = make_env(env_id, seed)
     atari = "NoFrameskip" in env_id
-    if algo == "qwr":
-        policy = "CnnPolicy" if atari else "MlpPolicy"
-        buffer_size = 10_000 if atari else 50_000
+    if algo in QWR_VARIANTS:
         return QWR(
-            policy,
+            "CnnPolicy" if atari else "MlpPolicy",
             env,
             n_critic_steps=qwr_updates,
             n_actor_steps=qwr_updates,
-            buffer_size=buffer_size,
+            buffer_size=10_000 if atari else 50_000,
+            precision=QWR_VARIANTS[algo],
             seed=seed,
             device=device,
         )
@@ -104,14 +131,19 @@ def build(algo: str, env_id: str, seed: int, device: str, qwr_updates: int) -> B
 
 
 def instrument(model: QWR) -> PhaseTimer:
+    """
+    :param model: A QWR model, whose phases get timed from now on.
+    :return: The timer.
+    """
     sync = th.cuda.synchronize if model.device.type == "cuda" else (lambda: None)
     timer = PhaseTimer(sync)
-    assert isinstance(model.replay_buffer, QWRReplayBuffer)
     env = model.get_env()
     assert env is not None
     env.step = timer.wrap("env_step", env.step)  # type: ignore[method-assign]
-    model.replay_buffer.sample = timer.wrap("sample_critic", model.replay_buffer.sample)  # type: ignore[method-assign]
-    model.replay_buffer.sample_states = timer.wrap("sample_actor", model.replay_buffer.sample_states)  # type: ignore[method-assign]
+    buffer = model.replay_buffer
+    # A phase draws its batches in chunks (``sample_batches``); the gathers happen in these two methods.
+    buffer._qwr_chunk = timer.wrap("sample_critic", buffer._qwr_chunk)  # type: ignore[method-assign]
+    buffer.sample_states = timer.wrap("sample_actor", buffer.sample_states)  # type: ignore[method-assign]
     model.critic_target_values = timer.wrap("critic_target", model.critic_target_values)  # type: ignore[method-assign]
     model._train_critic = timer.wrap("critic_phase", model._train_critic)  # type: ignore[method-assign]
     model._train_actor = timer.wrap("actor_phase", model._train_actor)  # type: ignore[method-assign]
@@ -120,6 +152,11 @@ def instrument(model: QWR) -> PhaseTimer:
 
 
 def time_steps(model: BaseAlgorithm, steps: int) -> float:
+    """
+    :param model: A warmed-up model.
+    :param steps: Environment steps to time.
+    :return: Seconds.
+    """
     if model.device.type == "cuda":
         th.cuda.synchronize()
     start = time.perf_counter()
@@ -129,88 +166,180 @@ def time_steps(model: BaseAlgorithm, steps: int) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env", default="Hopper-v5")
-    parser.add_argument("--baseline", default=None, help="sac (default for Box actions) or dqn (default for Atari)")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=2000, help="timed environment steps per repeat and algorithm")
-    parser.add_argument("--warmup", type=int, default=1000, help="environment steps before timing")
-    parser.add_argument("--qwr-updates", type=int, default=1000, help="QWR critic and actor updates per 1000 steps")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: one core per run, as in benchmarks)")
-    args = parser.parse_args()
-    th.set_num_threads(args.threads)
-    baseline = args.baseline or ("dqn" if "NoFrameskip" in args.env else "sac")
+def phase_shares(seconds: dict[str, float], total: float) -> dict[str, float]:
+    """
+    :param seconds: A :class:`PhaseTimer`'s seconds.
+    :param total: The timed seconds.
+    :return: The share of each phase of QWR's time.
+    """
+    shares = {
+        "env_step": seconds["env_step"],
+        "buffer_sampling": seconds["sample_critic"] + seconds["sample_actor"],
+        "critic_target": seconds["critic_target"],
+        "critic_update": seconds["critic_phase"] - seconds["critic_target"] - seconds["sample_critic"],
+        "actor_update": seconds["actor_phase"] - seconds["sample_actor"],
+        "other_collection": seconds["collect"] - seconds["env_step"],
+    }
+    return {name: value / total for name, value in shares.items()}
 
+
+def matmul_gflops(dtype: th.dtype, device: str, rows: int = 3072, width: int = 256, seconds: float = 1.0) -> float:
+    """
+    The matmul throughput of this machine on the shape of QWR's largest layer (the critic head on ``B * T * k``
+    state-action pairs), at the current number of torch threads.
+
+    :param dtype: ``torch.float32`` or ``torch.bfloat16``.
+    :param device: Torch device.
+    :param rows: Rows of the left operand.
+    :param width: Width of the layer.
+    :param seconds: How long to measure.
+    :return: GFLOP/s (``2 * rows * width * width`` FLOPs per product).
+    """
+    a = th.randn(rows, width, device=device).to(dtype)
+    b = th.randn(width, width, device=device).to(dtype)
+    for _ in range(3):
+        th.mm(a, b)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        th.mm(a, b)
+        count += 1
+    if device.startswith("cuda"):
+        th.cuda.synchronize()
+    return 2.0 * rows * width * width * count / (time.perf_counter() - start) / 1e9
+
+
+def qwr_iteration_flops(model: QWR) -> dict[str, float]:
+    """
+    FLOPs of one QWR iteration (``n_critic_steps`` critic updates and ``n_actor_steps`` actor updates; matmuls
+    only, forward and backward), from one update of each counted by ``torch.utils.flop_counter``.
+
+    :param model: A warmed-up QWR model.
+    :return: ``critic_update``, ``actor_update`` (FLOPs of one update) and ``iteration`` (of a whole phase).
+    """
+    stats: dict[str, list[th.Tensor]] = defaultdict(list)
+    steps = model.n_critic_steps, model.n_actor_steps
+    model.n_critic_steps = model.n_actor_steps = 1
+    try:
+        with FlopCounterMode(display=False) as counter:
+            model._train_critic(model.batch_size, stats)
+        critic = float(counter.get_total_flops())
+        with FlopCounterMode(display=False) as counter:
+            model._train_actor(model.batch_size, stats)
+        actor = float(counter.get_total_flops())
+    finally:
+        model.n_critic_steps, model.n_actor_steps = steps
+    return {"critic_update": critic, "actor_update": actor, "iteration": critic * steps[0] + actor * steps[1]}
+
+
+def measure(args: argparse.Namespace, threads: int, baseline: str) -> dict[str, Any]:
+    """
+    :param args: Command-line arguments.
+    :param threads: Torch threads.
+    :param baseline: ``sac`` or ``dqn``.
+    :return: The record of this thread count.
+    """
+    th.set_num_threads(threads)
+    algos = [*QWR_VARIANTS, baseline]
     per_repeat: list[dict[str, float]] = []
-    phases_total: dict[str, float] = defaultdict(float)
+    shares: dict[str, dict[str, float]] = {}
+    phase_seconds: dict[str, dict[str, float]] = {name: defaultdict(float) for name in QWR_VARIANTS}
+    qwr_seconds: dict[str, float] = defaultdict(float)
+    flops: dict[str, float] = {}
     for repeat in range(args.repeats):
         row: dict[str, float] = {}
-        for algo in ("qwr", baseline) if repeat % 2 == 0 else (baseline, "qwr"):
+        for algo in algos[repeat % len(algos) :] + algos[: repeat % len(algos)]:
             model = build(algo, args.env, seed=repeat, device=args.device, qwr_updates=args.qwr_updates)
             model.learn(args.warmup)  # fills the buffer and runs one training phase (steady state from here)
+            if isinstance(model, QWR) and not flops:
+                flops = qwr_iteration_flops(model)
             timer = instrument(model) if isinstance(model, QWR) else None
             seconds = time_steps(model, args.steps)
             row[algo] = seconds * 1000.0 / args.steps
             if timer is not None:
+                qwr_seconds[algo] += seconds
                 for name, value in timer.seconds.items():
-                    phases_total[name] += value
-                # With fewer updates than the paper's 1000 per 1000 steps (CNN on a CPU), scale the measured
-                # update phases up to 1000 updates per 1000 steps; collection is already at full size.
-                updates = timer.seconds["critic_phase"] + timer.seconds["actor_phase"]
-                full = seconds + updates * (1000.0 / args.qwr_updates - 1.0)
-                row["qwr_at_1000_updates"] = full * 1000.0 / args.steps
-        row["ratio"] = row["qwr"] / row[baseline]
-        row["ratio_at_1000_updates"] = row["qwr_at_1000_updates"] / row[baseline]
+                    phase_seconds[algo][name] += value
+        for name in QWR_VARIANTS:
+            row[f"{name}/{baseline}"] = row[name] / row[baseline]
         per_repeat.append(row)
-        name = baseline.upper()
-        print(f"repeat {repeat}: QWR {row['qwr']:.1f}, {name} {row[baseline]:.1f} s per 1000 steps, ratio {row['ratio']:.2f}")
-
-    qwr_total = sum(r["qwr"] for r in per_repeat) * args.steps / 1000.0
-    shares = {
-        "env_step": phases_total["env_step"],
-        "buffer_sampling": phases_total["sample_critic"] + phases_total["sample_actor"],
-        "critic_target": phases_total["critic_target"],
-        "critic_update": phases_total["critic_phase"] - phases_total["critic_target"] - phases_total["sample_critic"],
-        "actor_update": phases_total["actor_phase"] - phases_total["sample_actor"],
-        "other_collection": phases_total["collect"] - phases_total["env_step"],
+        print(
+            f"{threads} thread(s), repeat {repeat}: "
+            + ", ".join(f"{algo} {row[algo]:.2f}" for algo in algos)
+            + " s per 1000 steps; "
+            + ", ".join(f"{name}/{baseline} {row[f'{name}/{baseline}']:.2f}" for name in QWR_VARIANTS),
+            flush=True,
+        )
+    for name in QWR_VARIANTS:
+        shares[name] = phase_shares(phase_seconds[name], qwr_seconds[name])
+    peaks = {str(dtype).removeprefix("torch."): matmul_gflops(dtype, args.device) for dtype in (th.float32, th.bfloat16)}
+    medians = {algo: float(np.median([r[algo] for r in per_repeat])) for algo in algos}
+    # FLOPs per 1000 steps: one iteration of (n_critic_steps, n_actor_steps) updates per 1000 steps.
+    flops_per_1000 = flops["iteration"] * 1000.0 / 1000.0
+    achieved = {name: flops_per_1000 / medians[name] / 1e9 for name in QWR_VARIANTS}
+    return {
+        "threads": threads,
+        "seconds_per_1000_steps_median": medians,
+        "ratio_median": {name: float(np.median([r[f"{name}/{baseline}"] for r in per_repeat])) for name in QWR_VARIANTS},
+        "per_repeat": per_repeat,
+        "qwr_time_shares": shares,
+        "matmul_gflops": peaks,
+        "qwr_flops": flops,
+        "qwr_achieved_gflops": achieved,
+        "fraction_of_limit": {
+            "qwr-fp32": achieved["qwr-fp32"] / peaks["float32"],
+            "qwr-bf16": achieved["qwr-bf16"] / peaks["bfloat16"],
+        },
     }
-    ratios = np.array([r["ratio"] for r in per_repeat])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """
+    Entry point.
+
+    :param argv: Command-line arguments (``sys.argv[1:]`` when ``None``).
+    """
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="Hopper-v5")
+    parser.add_argument("--baseline", default=None, help="sac (default for Box actions) or dqn (default for Atari)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=1000, help="timed environment steps per repeat and algorithm")
+    parser.add_argument("--warmup", type=int, default=1000, help="environment steps before timing")
+    parser.add_argument("--qwr-updates", type=int, default=1000, help="QWR critic and actor updates per 1000 steps")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch thread counts to measure")
+    parser.add_argument("--note", default="", help="free text stored with the record (e.g. what else ran)")
+    args = parser.parse_args(argv)
+    baseline = args.baseline or ("dqn" if "NoFrameskip" in args.env else "sac")
+
+    by_threads = [measure(args, threads, baseline) for threads in args.threads]
     record = {
         "env": args.env,
         "baseline": baseline,
         "device": args.device,
-        "threads": args.threads,
         "steps": args.steps,
+        "repeats": args.repeats,
         "qwr_updates_per_1000_steps": args.qwr_updates,
-        "per_repeat_seconds_per_1000_steps": per_repeat,
-        "ratio_median": float(np.median(ratios)),
-        "ratio_at_1000_updates_median": float(np.median([r["ratio_at_1000_updates"] for r in per_repeat])),
-        "qwr_time_shares": {k: v / qwr_total for k, v in shares.items()},
-        "machine": f"{platform.processor() or platform.machine()}, {th.get_num_threads()} torch thread(s)",
-        "cuda": th.cuda.get_device_name() if args.device.startswith("cuda") else None,
-        "versions": {"torch": th.__version__, "stable_baselines3": stable_baselines3.__version__},
-        "date": time.strftime("%Y-%m-%d"),
+        "by_threads": by_threads,
+        "machine": machine_info(),
+        "versions": package_versions(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "note": args.note,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a") as f:
-        f.write(json.dumps(record) + "\n")
+    append_jsonl(RESULTS, record)
 
     name = baseline.upper()
-    print(f"\n| repeat | QWR s / 1000 steps | {name} s / 1000 steps | QWR / {name} | QWR at 1000 updates | ratio at 1000 |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for i, r in enumerate(per_repeat):
+    print(f"\n| threads | QWR fp32 | QWR bf16 | {name} | fp32 / {name} | bf16 / {name} | fraction of matmul limit |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for result in by_threads:
+        seconds, ratio, fraction = result["seconds_per_1000_steps_median"], result["ratio_median"], result["fraction_of_limit"]
         print(
-            f"| {i} | {r['qwr']:.1f} | {r[baseline]:.1f} | {r['ratio']:.2f} | {r['qwr_at_1000_updates']:.1f} "
-            f"| {r['ratio_at_1000_updates']:.2f} |"
+            f"| {result['threads']} | {seconds['qwr-fp32']:.2f} | {seconds['qwr-bf16']:.2f} | {seconds[baseline]:.2f} "
+            f"| {ratio['qwr-fp32']:.2f} | {ratio['qwr-bf16']:.2f} | {fraction['qwr-fp32']:.2f}, {fraction['qwr-bf16']:.2f} |"
         )
-    print(
-        f"\nmedian ratio {record['ratio_median']:.2f} ({args.qwr_updates} QWR updates per 1000 steps), "
-        f"{record['ratio_at_1000_updates_median']:.2f} scaled to 1000; QWR time shares: "
-    )
-    for name, share in record["qwr_time_shares"].items():
-        print(f"  {name}: {100 * share:.1f}%")
+    for result in by_threads:
+        print(f"\n{result['threads']} thread(s): matmul GFLOP/s {result['matmul_gflops']}; QWR shares:")
+        for variant, shares in result["qwr_time_shares"].items():
+            print(f"  {variant}: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items()))
 
 
 if __name__ == "__main__":

@@ -159,3 +159,30 @@ def test_bad_buffer_arguments():
         QWRReplayBuffer(10, OBS_SPACE, ACT_SPACE, n_steps=0)
     with pytest.raises(ValueError, match="MultiDiscrete"):
         QWRReplayBuffer(10, OBS_SPACE, spaces.MultiDiscrete([2, 3]))
+
+
+@pytest.mark.parametrize("max_bytes", [2**30, 1])
+def test_sample_batches_are_the_batches_of_their_indices(max_bytes: int):
+    """A phase's batches drawn in chunks equal per-batch samples of the same rows (missing mu included)."""
+    buffer = QWRReplayBuffer(60, OBS_SPACE, ACT_SPACE, device="cpu", n_steps=3)
+    fill(buffer, 45, {(9, 0): "term", (19, 0): "trunc", (30, 0): "term"})
+    n_batches, batch_size = 5, 16
+    per_chunk = n_batches if max_bytes > 1 else 1
+    np.random.seed(0)
+    rows = []
+    for _ in range(0, n_batches, per_chunk):
+        rows.append(np.random.randint(0, buffer.pos, size=per_chunk * batch_size))
+        np.random.randint(0, buffer.n_envs, size=per_chunk * batch_size)  # the env columns (one env here)
+    rows_per_batch = np.concatenate(rows).reshape(n_batches, batch_size)
+    np.random.seed(0)
+    batches = list(buffer.sample_batches(n_batches, batch_size, max_bytes=max_bytes))
+    assert len(batches) == n_batches
+    assert sum(len(batch.missing_next_dist_params) for batch in batches) > 0
+    for batch, batch_rows in zip(batches, rows_per_batch, strict=True):
+        expected = buffer._qwr_samples(batch_rows, None)
+        for name, value in expected._asdict().items():
+            th.testing.assert_close(getattr(batch, name), value, msg=name)
+    states = list(buffer.sample_states_batches(3, 8, max_bytes=max_bytes))
+    assert [len(s.observations) for s in states] == [8, 8, 8]
+    for s in states:
+        th.testing.assert_close(s.dist_params[:, 0], s.observations[:, 0])

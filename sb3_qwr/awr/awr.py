@@ -3,6 +3,7 @@ Advantage Weighted Regression (Peng et al. 2019) in the form of the QWR paper's 
 the shared base: the same replay buffer, actor, training loop, TD(lambda) targets and advantage weights.
 """
 
+from collections.abc import Iterator
 from typing import ClassVar, TypeVar
 
 import torch as th
@@ -67,7 +68,7 @@ class AWR(WeightedRegressionAlgorithm):
         """
         batch, horizon = data.rewards.shape
         next_obs = flatten_obs(data.next_observations, batch * horizon)
-        next_values = value_net(next_obs).reshape(batch, horizon) * self.q_scale
+        next_values = value_net(next_obs).float().reshape(batch, horizon) * self.q_scale
         return td_lambda_target(data.rewards, next_values, data.terminations, data.valid, self.gamma, self.td_lambda)
 
     def critic_target_values(self, data: QWRReplayBufferSamples) -> th.Tensor:
@@ -80,26 +81,27 @@ class AWR(WeightedRegressionAlgorithm):
         """
         return self.td_returns(data, self.critic_target)
 
-    def sample_actor_batch(self, batch_size: int) -> QWRReplayBufferSamples:
+    def sample_actor_batches(self, n_batches: int, batch_size: int) -> Iterator[QWRReplayBufferSamples]:
         """
         Transitions with the ``T`` transitions that follow them (for their returns).
 
+        :param n_batches: Number of batches.
         :param batch_size: Minibatch size.
-        :return: The batch.
+        :return: The batches.
         """
-        return self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+        return self.replay_buffer.sample_batches(n_batches, batch_size, env=self._vec_normalize_env)
 
     def actor_loss(self, data: QWRReplayBufferSamples) -> ActorLoss:
         """
         Algorithm 1, lines 10-14: ``-mean(w * log pi(a|s))`` on the buffer's actions,
         ``w = min(exp(A_norm / beta), max_weight)``, ``A = R - V(s)``.
 
-        :param data: A batch of :meth:`sample_actor_batch`.
+        :param data: A batch of :meth:`sample_actor_batches`.
         :return: The loss and the weights' statistics.
         """
         with th.no_grad():
             returns = self.td_returns(data, self.critic)
-            values = self.critic(data.observations).squeeze(-1) * self.q_scale
+            values = self.critic(data.observations).float().squeeze(-1) * self.q_scale
             weights = advantage_weights(returns - values, self.beta, self.max_weight)
         log_pi = self.actor.log_prob(data.observations, data.actions.unsqueeze(-2)).squeeze(-1)
         return ActorLoss(-(weights * log_pi).mean(), weights.mean(), weights.max())

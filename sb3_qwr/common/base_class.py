@@ -6,6 +6,7 @@ saving, and offline training on a fixed dataset (Section 4.4 of the QWR paper).
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
@@ -63,7 +64,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
     A subclass supplies its policies (``policy_aliases``) and three hooks:
 
     * :meth:`critic_target_values`: the critic's regression target for a batch of multi-step sequences;
-    * :meth:`sample_actor_batch`: the batch of one actor update;
+    * :meth:`sample_actor_batches`: the batches of the actor updates;
     * :meth:`actor_loss`: the weighted-regression loss of the actor on that batch.
 
     Shared choices, from the QWR authors' reference code (trax ``SamplingAWR``) unless said: the critic regresses
@@ -92,6 +93,11 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
     :param max_weight: Clip ``w_max`` of the actor's weights; ``None`` disables it.
     :param max_grad_norm: Clip of the global gradient norm of each update; ``None``: 0.5 for a CNN features
         extractor, 50 otherwise.
+    :param precision: ``"fp32"`` (default) or ``"bf16"``: the networks' forward and backward passes under
+        ``torch.autocast`` in bfloat16 (matmuls with float32 accumulation, as TPUs ran the paper's own runs),
+        with float32 weights, optimizer states, targets, backups, TD(lambda) sums, advantage normalization and
+        losses. On CPUs with AVX-512 BF16 or AMX and on recent GPUs it makes a training phase about twice as
+        fast (``benchmarks/RESULTS.md``, "Speed"); elsewhere it may be slower than ``"fp32"``.
     :param replay_buffer_class: A QWR replay buffer class (``QWRReplayBuffer``/``DictQWRReplayBuffer`` or a
         subclass); ``None`` picks one for the observation space.
     :param replay_buffer_kwargs: Keyword arguments of the replay buffer.
@@ -131,6 +137,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         beta: float = 1.0,
         max_weight: float | None = 20.0,
         max_grad_norm: float | None = None,
+        precision: str = "fp32",
         replay_buffer_class: type[ReplayBuffer] | None = None,
         replay_buffer_kwargs: dict[str, Any] | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -153,6 +160,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             gamma=gamma,
             max_weight=max_weight,
             max_grad_norm=max_grad_norm,
+            precision=precision,
             batch_size=batch_size,
             buffer_size=buffer_size,
         )
@@ -204,6 +212,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         self.beta = beta
         self.max_weight = max_weight
         self.max_grad_norm = max_grad_norm
+        self.precision = precision
         if _init_setup_model:
             self._setup_model()
 
@@ -322,28 +331,35 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         :param gradient_steps: Number of training phases (1 per iteration in ``learn``).
         :param batch_size: Minibatch size.
         """
-        self.policy.set_training_mode(True)
         update_learning_rate(self.critic.optimizer, self.critic_lr_schedule(self._current_progress_remaining))
         update_learning_rate(self.actor.optimizer, self.actor_lr_schedule(self._current_progress_remaining))
         stats: dict[str, list[th.Tensor]] = defaultdict(list)
         for _ in range(gradient_steps):
+            # Each phase trains one network; the other only evaluates (evaluation mode, as SB3 keeps its targets:
+            # BatchNorm statistics do not move and Dropout is off on the target side).
+            self.actor.set_training_mode(False)
+            self.critic.set_training_mode(True)
             self._train_critic(batch_size, stats)
+            self.critic.set_training_mode(False)
+            self.actor.set_training_mode(True)
             self._train_actor(batch_size, stats)
         self._n_updates += gradient_steps * (self.n_critic_steps + self.n_actor_steps)
         self.policy.set_training_mode(False)
         self._log_training_stats(stats)
 
     def _train_critic(self, batch_size: int, stats: dict[str, list[th.Tensor]]) -> None:
-        for step in range(self.n_critic_steps):
+        # All the phase's batches are drawn in a few chunks (the buffer does not change during a phase)
+        batches = self.replay_buffer.sample_batches(self.n_critic_steps, batch_size, env=self._vec_normalize_env)
+        for step, data in enumerate(batches):
             # Hard copy of the critic into its target every target_update_interval updates
             if step % self.target_update_interval == 0:
                 self.critic_target.load_state_dict(self.critic.state_dict())
             # Regression target, from the target network (hook of the algorithm)
-            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
-            with th.no_grad():
+            with th.no_grad(), self._autocast():
                 target = self.critic_target_values(data)
-            # Critic update: the scaled critic regresses the scaled target
-            prediction = self.critic(data.observations, data.actions).squeeze(-1)
+            # Critic update: the scaled critic regresses the scaled target (the loss in float32)
+            with self._autocast():
+                prediction = self.critic(data.observations, data.actions).squeeze(-1).float()
             loss = F.mse_loss(prediction, target / self.q_scale)
             self.critic.optimizer.zero_grad()
             loss.backward()
@@ -354,10 +370,10 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             stats["target"].append(target)
 
     def _train_actor(self, batch_size: int, stats: dict[str, list[th.Tensor]]) -> None:
-        for _ in range(self.n_actor_steps):
+        for data in self.sample_actor_batches(self.n_actor_steps, batch_size):
             # Weighted regression of the actor (hooks of the algorithm)
-            data = self.sample_actor_batch(batch_size)
-            actor_loss = self.actor_loss(data)
+            with self._autocast():
+                actor_loss = self.actor_loss(data)
             self.actor.optimizer.zero_grad()
             actor_loss.loss.backward()
             th.nn.utils.clip_grad_norm_(self.actor.parameters(), self._max_grad_norm)
@@ -366,27 +382,39 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             stats["weight_mean"].append(actor_loss.weight_mean.detach())
             stats["weight_max"].append(actor_loss.weight_max.detach())
 
+    def _autocast(self) -> th.autocast:
+        """
+        :return: The context of the networks' passes: bfloat16 autocast with ``precision="bf16"``, a no-op with
+            ``"fp32"``. Hooks cast network outputs to float32 (``.float()``) before any reduction.
+        """
+        return th.autocast(self.device.type, dtype=th.bfloat16, enabled=self.precision == "bf16")
+
     def critic_target_values(self, data: QWRReplayBufferSamples) -> th.Tensor:
         """
-        Hook: the critic's regression target for a batch of multi-step sequences, in return units.
+        Hook: the critic's regression target for a batch of multi-step sequences, in return units (float32; called
+        under :meth:`_autocast` and ``no_grad``).
 
         :param data: A batch from the replay buffer's ``sample``.
         :return: ``(B,)`` targets.
         """
         raise NotImplementedError
 
-    def sample_actor_batch(self, batch_size: int) -> QWRReplayBufferSamples | QWRStateSamples:
+    def sample_actor_batches(
+        self, n_batches: int, batch_size: int
+    ) -> Iterator[QWRReplayBufferSamples] | Iterator[QWRStateSamples]:
         """
-        Hook: the batch of one actor update.
+        Hook: the batches of an actor phase, one per update (drawn in chunks by the replay buffer).
 
+        :param n_batches: Number of batches (``n_actor_steps``).
         :param batch_size: Minibatch size.
-        :return: A batch from the replay buffer.
+        :return: The batches.
         """
         raise NotImplementedError
 
     def actor_loss(self, data: Any) -> ActorLoss:
         """
-        Hook: the actor's weighted-regression loss on a batch of :meth:`sample_actor_batch`.
+        Hook: the actor's weighted-regression loss on a batch of :meth:`sample_actor_batches` (float32; called under
+        :meth:`_autocast`).
 
         :param data: The batch.
         :return: The loss and the advantage weights' statistics.

@@ -9,6 +9,7 @@ observations) extend SB3's buffers with both, and keep SB3's layout ``(buffer_si
 ``save_replay_buffer``/``load_replay_buffer`` and VecNormalize work as for SAC.
 """
 
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -222,18 +223,20 @@ class _QWRBufferMixin:
         valid[:, 1:] = np.logical_and.accumulate(~ends[:, :-1], axis=1)
         return QWRSequenceIndex(batch_inds, env_inds, rows, valid, ~ends)
 
-    def _sequence_arrays(self, index: QWRSequenceIndex, env: VecNormalize | None) -> dict[str, np.ndarray]:
+    def _sequence_arrays(self, index: QWRSequenceIndex, env: VecNormalize | None, n_batches: int = 1) -> dict[str, np.ndarray]:
         cols = index.env_inds[:, None]
         rows = index.rows
         next_rows = (rows + 1) % self.buffer_size
         next_dist_params = np.where(index.next_params_stored[..., None], self.dist_params[next_rows, cols], 0.0)
         terminations = self.dones[rows, cols] * (1.0 - self.timeouts[rows, cols])
-        missing = np.flatnonzero(~index.next_params_stored)
+        # Indices into each batch's flattened (B * T) next states, batch after batch (see _qwr_chunk).
+        missing_batch, missing = np.nonzero(~index.next_params_stored.reshape(n_batches, -1))
         return {
             "actions": self.actions[index.batch_inds, index.env_inds],
             "dist_params": self.dist_params[index.batch_inds, index.env_inds],
             "next_dist_params": next_dist_params.astype(np.float32),
             "missing_next_dist_params": missing.astype(np.int64),
+            "missing_counts": np.bincount(missing_batch, minlength=n_batches),
             "rewards": self._normalize_reward(self.rewards[rows, cols], env),  # type: ignore[attr-defined]
             "terminations": terminations.astype(np.float32),
             "valid": index.valid,
@@ -264,9 +267,72 @@ class _QWRBufferMixin:
         obs = self._gather_obs("observations", batch_inds, env_inds, env)  # type: ignore[attr-defined]
         return QWRStateSamples(obs, self.to_torch(self.dist_params[batch_inds, env_inds]))  # type: ignore[attr-defined]
 
+    def sample_batches(
+        self, n_batches: int, batch_size: int, env: VecNormalize | None = None, max_bytes: int = 64 * 2**20
+    ) -> Iterator[QWRReplayBufferSamples]:
+        """
+        ``n_batches`` batches of :meth:`sample`, drawn in chunks of as many batches as fit in ``max_bytes`` of
+        observations: one gather and one host-to-device copy per field and chunk instead of per batch (the
+        buffer does not change while a training phase reads it, so this is the same as ``n_batches`` calls).
+
+        :param n_batches: Number of batches.
+        :param batch_size: Transitions per batch.
+        :param env: VecNormalize to normalize observations and rewards with, if any.
+        :param max_bytes: Bound on the observations gathered at once.
+        :return: The batches, one at a time (views into the chunk's tensors).
+        """
+        rows_per_batch = batch_size * (1 + self.n_steps)
+        per_chunk = max(1, min(n_batches, max_bytes // max(1, self._obs_bytes_per_row() * rows_per_batch)))
+        upper_bound = self.buffer_size if self.full else self.pos
+        done = 0
+        while done < n_batches:
+            count = min(per_chunk, n_batches - done)
+            batch_inds = np.random.randint(0, upper_bound, size=count * batch_size)
+            chunk, missing_counts = self._qwr_chunk(batch_inds, env, count)
+            yield from _split_samples(chunk, missing_counts)
+            done += count
+
+    def sample_states_batches(
+        self, n_batches: int, batch_size: int, env: VecNormalize | None = None, max_bytes: int = 64 * 2**20
+    ) -> Iterator[QWRStateSamples]:
+        """
+        ``n_batches`` batches of :meth:`sample_states`, drawn in chunks as in :meth:`sample_batches`.
+
+        :param n_batches: Number of batches.
+        :param batch_size: States per batch.
+        :param env: VecNormalize to normalize observations with, if any.
+        :param max_bytes: Bound on the observations gathered at once.
+        :return: The batches, one at a time.
+        """
+        per_chunk = max(1, min(n_batches, max_bytes // max(1, self._obs_bytes_per_row() * batch_size)))
+        done = 0
+        while done < n_batches:
+            count = min(per_chunk, n_batches - done)
+            chunk = self.sample_states(count * batch_size, env)
+            observations = _split_obs(chunk.observations, count)
+            for obs, params in zip(observations, chunk.dist_params.chunk(count), strict=True):
+                yield QWRStateSamples(obs, params)
+            done += count
+
+    def _obs_bytes_per_row(self) -> int:
+        storage = self.observations  # type: ignore[attr-defined]
+        arrays = storage.values() if isinstance(storage, dict) else [storage]
+        return int(sum(array[0, 0].nbytes for array in arrays))
+
     def _qwr_samples(self, batch_inds: np.ndarray, env: VecNormalize | None) -> QWRReplayBufferSamples:
+        return self._qwr_chunk(batch_inds, env, 1)[0]
+
+    def _qwr_chunk(
+        self, batch_inds: np.ndarray, env: VecNormalize | None, n_batches: int
+    ) -> tuple[QWRReplayBufferSamples, np.ndarray]:
+        """
+        ``n_batches`` batches gathered at once (``batch_inds`` holds them one after the other).
+
+        :return: The samples, whose ``missing_next_dist_params`` holds each batch's indices into its own ``B * T``
+            next states, batch after batch; and the number of those indices of each batch.
+        """
         index = self.sequence_index(batch_inds)
-        arrays = self._sequence_arrays(index, env)
+        arrays = self._sequence_arrays(index, env, n_batches)
         to_torch = self.to_torch  # type: ignore[attr-defined]
         return QWRReplayBufferSamples(
             observations=self._gather_obs("observations", index.batch_inds, index.env_inds, env),  # type: ignore[attr-defined]
@@ -278,7 +344,7 @@ class _QWRBufferMixin:
             rewards=to_torch(arrays["rewards"]),
             terminations=to_torch(arrays["terminations"]),
             valid=to_torch(arrays["valid"]),
-        )
+        ), arrays["missing_counts"]
 
 
 class QWRReplayBuffer(_QWRBufferMixin, ReplayBuffer):  # type: ignore[misc]
@@ -324,3 +390,38 @@ class DictQWRReplayBuffer(_QWRBufferMixin, DictReplayBuffer):  # type: ignore[mi
         obs = self._normalize_obs({key: arr[rows, cols] for key, arr in storage.items()}, env)
         assert isinstance(obs, dict)
         return {key: self.to_torch(value) for key, value in obs.items()}
+
+
+def _split_obs(obs: th.Tensor | TensorDict, n_batches: int) -> list[th.Tensor | TensorDict]:
+    """Split (possibly dict) observations into ``n_batches`` equal views along the first axis."""
+    if isinstance(obs, dict):
+        parts = {key: value.chunk(n_batches) for key, value in obs.items()}
+        return [{key: chunks[i] for key, chunks in parts.items()} for i in range(n_batches)]
+    return list(obs.chunk(n_batches))
+
+
+def _split_samples(chunk: QWRReplayBufferSamples, missing_counts: np.ndarray) -> Iterator[QWRReplayBufferSamples]:
+    """
+    The batches of a chunk sampled at once (see ``_qwr_chunk``), as views. The sizes of the split of
+    ``missing_next_dist_params`` are known on the host, so splitting needs no device synchronization.
+
+    :param chunk: The chunk.
+    :param missing_counts: ``(n_batches,)`` number of missing next distributions of each batch.
+    :return: The batches.
+    """
+    n_batches = len(missing_counts)
+    if n_batches == 1:
+        yield chunk
+        return
+    missing = chunk.missing_next_dist_params.split(missing_counts.tolist())
+    names = ("actions", "dist_params", "next_dist_params", "rewards", "terminations", "valid")
+    fields = {name: getattr(chunk, name).chunk(n_batches) for name in names}
+    observations = _split_obs(chunk.observations, n_batches)
+    next_observations = _split_obs(chunk.next_observations, n_batches)
+    for i in range(n_batches):
+        yield QWRReplayBufferSamples(
+            observations=observations[i],
+            next_observations=next_observations[i],
+            missing_next_dist_params=missing[i],
+            **{name: parts[i] for name, parts in fields.items()},
+        )

@@ -11,6 +11,9 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+#: Values of the algorithms' ``precision`` argument.
+PRECISIONS = ("fp32", "bf16")
+
 
 def _is_real(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
@@ -110,6 +113,8 @@ def check_common_hyperparameters(**params: Any) -> None:
         check_positive("max_weight", params["max_weight"], "the clip of the actor's weights", allow_none="no clip")
     if "max_grad_norm" in params:
         check_positive("max_grad_norm", params["max_grad_norm"], "the gradient clip", allow_none="automatic")
+    if "precision" in params and params["precision"] not in PRECISIONS:
+        raise ValueError(f"Unknown `precision` {params['precision']!r}: use one of {PRECISIONS}.")
     if "batch_size" in params and "buffer_size" in params and params["batch_size"] > params["buffer_size"]:
         raise ValueError(
             f"`batch_size` ({params['batch_size']}) is larger than `buffer_size` ({params['buffer_size']}): "

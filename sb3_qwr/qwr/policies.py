@@ -15,6 +15,7 @@ from stable_baselines3.common.torch_layers import (
 from stable_baselines3.common.type_aliases import PyTorchObs
 from torch import nn
 
+from sb3_qwr.common.functional import logistic_tanh
 from sb3_qwr.common.policies import WeightedRegressionPolicy
 
 
@@ -93,12 +94,12 @@ class QCritic(BaseModel):
         if self.discrete:
             assert isinstance(self.action_embedding, nn.Embedding)
             if actions is None:
-                gate = th.tanh(self.action_embedding.weight).unsqueeze(0)  # (1, n, E)
+                gate = logistic_tanh(self.action_embedding.weight).unsqueeze(0)  # (1, n, E)
             else:
-                gate = th.tanh(self.action_embedding(actions.long().squeeze(-1)))  # (B, k, E)
+                gate = logistic_tanh(self.action_embedding(actions.long().squeeze(-1)))  # (B, k, E)
         else:
             assert actions is not None, "Box actions must be given to the critic."
-            gate = th.tanh(self.action_embedding(actions))
+            gate = logistic_tanh(self.action_embedding(actions))
         hidden = self.norm(obs_embedding.unsqueeze(-2) * gate)
         return self.head(hidden).squeeze(-1)
 

@@ -1,5 +1,6 @@
 """Q-Value Weighted Regression (Kozakowski et al. 2021) as a Stable-Baselines3 off-policy algorithm."""
 
+from collections.abc import Iterator
 from typing import Any, ClassVar, TypeVar
 
 import torch as th
@@ -98,6 +99,11 @@ class QWR(WeightedRegressionAlgorithm):
         ``"std"`` (1M) or ``None`` (no normalization).
     :param max_grad_norm: Clip of the global gradient norm of each update; ``None`` uses the reference code's
         values: 0.5 for a CNN features extractor, 50 otherwise.
+    :param precision: ``"fp32"`` (default) or ``"bf16"``: the networks' forward and backward passes under
+        ``torch.autocast`` in bfloat16 (matmuls with float32 accumulation, as TPUs ran the paper's own runs),
+        with float32 weights, optimizer states, targets, backups, TD(lambda) sums, advantage normalization and
+        losses. On CPUs with AVX-512 BF16 or AMX and on recent GPUs it makes a training phase about twice as
+        fast (``benchmarks/RESULTS.md``, "Speed"); elsewhere it may be slower than ``"fp32"``.
     :param replay_buffer_class: A QWR replay buffer class (``QWRReplayBuffer``/``DictQWRReplayBuffer`` or a
         subclass); ``None`` picks one for the observation space.
     :param replay_buffer_kwargs: Keyword arguments of the replay buffer.
@@ -143,6 +149,7 @@ class QWR(WeightedRegressionAlgorithm):
         backup_temperature: float = 0.3,
         backup_scale: str | None = "mad",
         max_grad_norm: float | None = None,
+        precision: str = "fp32",
         replay_buffer_class: type[ReplayBuffer] | None = None,
         replay_buffer_kwargs: dict[str, Any] | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -177,6 +184,7 @@ class QWR(WeightedRegressionAlgorithm):
             beta=beta,
             max_weight=max_weight,
             max_grad_norm=max_grad_norm,
+            precision=precision,
             replay_buffer_class=replay_buffer_class,
             replay_buffer_kwargs=replay_buffer_kwargs,
             policy_kwargs=policy_kwargs,
@@ -212,11 +220,11 @@ class QWR(WeightedRegressionAlgorithm):
         distribution = self.actor.distribution
         if isinstance(distribution, CategoricalLogits):
             weights: th.Tensor | None = distribution.probs(params)
-            q_values = self.critic_target.q_values(embedding) * self.q_scale
+            q_values = self.critic_target.q_values(embedding).float() * self.q_scale
         else:
             weights = None
             actions = distribution.sample(params, self.n_action_samples)
-            q_values = self.critic_target.q_values(embedding, actions) * self.q_scale
+            q_values = self.critic_target.q_values(embedding, actions).float() * self.q_scale
         next_values = backup(
             q_values,
             weights,
@@ -227,14 +235,15 @@ class QWR(WeightedRegressionAlgorithm):
         ).reshape(batch, horizon)
         return td_lambda_target(data.rewards, next_values, data.terminations, data.valid, self.gamma, self.td_lambda)
 
-    def sample_actor_batch(self, batch_size: int) -> QWRStateSamples:
+    def sample_actor_batches(self, n_batches: int, batch_size: int) -> Iterator[QWRStateSamples]:
         """
         States and their stored ``mu`` (Algorithm 2, line 17).
 
+        :param n_batches: Number of batches.
         :param batch_size: Minibatch size.
-        :return: The batch.
+        :return: The batches.
         """
-        return self.replay_buffer.sample_states(batch_size, env=self._vec_normalize_env)
+        return self.replay_buffer.sample_states_batches(n_batches, batch_size, env=self._vec_normalize_env)
 
     def actor_loss(self, data: QWRStateSamples) -> ActorLoss:
         """
@@ -242,7 +251,7 @@ class QWR(WeightedRegressionAlgorithm):
         ``mu(.|s)``, ``w = min(exp(A_norm / beta), max_weight)``, ``A = Q(s, a_j) - mean_j Q(s, a_j)``. For
         ``Discrete`` actions every action is weighted by ``mu(a|s)`` (exact expectations, Section 4.1).
 
-        :param data: A batch of :meth:`sample_actor_batch`.
+        :param data: A batch of :meth:`sample_actor_batches`.
         :return: The loss and the weights' statistics.
         """
         distribution = self.actor.distribution
@@ -250,12 +259,12 @@ class QWR(WeightedRegressionAlgorithm):
             embedding = self.critic.embed_obs(data.observations)
             if isinstance(distribution, CategoricalLogits):
                 mu = distribution.probs(data.dist_params)
-                q_values = self.critic.q_values(embedding) * self.q_scale
+                q_values = self.critic.q_values(embedding).float() * self.q_scale
                 values = (mu * q_values).sum(dim=-1, keepdim=True)
                 weights = advantage_weights(q_values - values, self.beta, self.max_weight, weights=mu)
             else:
                 actions = distribution.sample(data.dist_params, self.n_action_samples)
-                q_values = self.critic.q_values(embedding, actions) * self.q_scale
+                q_values = self.critic.q_values(embedding, actions).float() * self.q_scale
                 values = q_values.mean(dim=-1, keepdim=True)
                 weights = advantage_weights(q_values - values, self.beta, self.max_weight)
         if isinstance(distribution, CategoricalLogits):

@@ -1,0 +1,61 @@
+"""Mixed precision (``precision="bf16"``): float32 master weights and numerics, bfloat16 matmuls, same targets."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+
+from sb3_qwr import AWR, QWR
+from sb3_qwr.common.functional import logistic_tanh
+
+FAST = {"train_freq": 200, "n_critic_steps": 5, "n_actor_steps": 5, "batch_size": 32, "buffer_size": 1000, "seed": 0}
+
+
+def test_logistic_tanh_is_tanh():
+    x = th.linspace(-30.0, 30.0, 100_001, dtype=th.float64).float()
+    np.testing.assert_allclose(logistic_tanh(x).numpy(), np.tanh(x.double().numpy()), rtol=0, atol=3e-7)
+    assert logistic_tanh(th.zeros(3)).abs().max() == 0.0
+
+
+@pytest.mark.parametrize("algo", [QWR, AWR])
+@pytest.mark.parametrize("env_id", ["Pendulum-v1", "CartPole-v1"])
+def test_bf16_trains_with_float32_weights_and_optimizer_state(algo, env_id, tmp_path):
+    model = algo("MlpPolicy", env_id, precision="bf16", device="cpu", **FAST).learn(400)
+    for param in model.policy.parameters():
+        assert param.dtype == th.float32 and th.isfinite(param).all()
+    for optimizer in (model.actor.optimizer, model.critic.optimizer):
+        for state in optimizer.state.values():
+            assert all(value.dtype == th.float32 for value in state.values() if th.is_tensor(value) and value.dim() > 0)
+    model.save(tmp_path / "model.zip")
+    loaded = algo.load(tmp_path / "model.zip", device="cpu")
+    assert loaded.precision == "bf16"
+    loaded.set_env(gym.make(env_id))
+    loaded.learn(200)
+
+
+def test_bf16_critic_target_is_close_to_float32_and_stays_float32():
+    model = QWR("MlpPolicy", "Pendulum-v1", device="cpu", **FAST).learn(400)
+    np.random.seed(0)
+    data = model.replay_buffer.sample(256)
+    th.manual_seed(0)
+    with th.no_grad():
+        exact = model.critic_target_values(data)
+    model.precision = "bf16"
+    th.manual_seed(0)
+    with th.no_grad(), model._autocast():
+        mixed = model.critic_target_values(data)
+    assert mixed.dtype == th.float32 and exact.dtype == th.float32
+    # bfloat16 keeps 8 bits of mantissa: the targets agree to about 1% of their spread.
+    assert (mixed - exact).abs().max() < 0.02 * exact.std() + 1e-3
+    assert (mixed - exact).abs().max() > 0  # the matmuls did run in bfloat16
+
+
+def test_unknown_precision_is_rejected():
+    with pytest.raises(ValueError, match="Unknown `precision` 'fp16'"):
+        QWR("MlpPolicy", "Pendulum-v1", precision="fp16")
+
+
+@pytest.mark.skipif(not th.cuda.is_available(), reason="needs a CUDA device")
+def test_bf16_on_cuda():
+    model = QWR("MlpPolicy", "Pendulum-v1", precision="bf16", device="cuda", **FAST).learn(400)
+    assert next(model.policy.parameters()).is_cuda and next(model.policy.parameters()).dtype == th.float32
