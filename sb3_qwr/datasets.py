@@ -19,7 +19,6 @@ for ``Box`` actions (then clipped to the bounds), a uniform random action with p
 import argparse
 import contextlib
 import os
-import pickle
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,8 +29,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_qwr.offline.actions import normalize_box_actions, unnormalize_box_actions
+from sb3_qwr.offline.safe_pickle import load_pickle
 
 PolicyFn = Callable[[Any], Any]
 RANDOM_SOURCE = "random"
@@ -205,16 +206,19 @@ class DatasetSummary:
         return float(np.mean(returns))
 
 
-def load_obs_normalizer(path: str | os.PathLike) -> Callable[[Any], Any]:
+def load_obs_normalizer(path: str | os.PathLike, trusted: bool = False) -> Callable[[Any], Any]:
     """
     The observation normalization of a VecNormalize saved with ``VecNormalize.save`` (RL Zoo's
     ``vecnormalize.pkl``), as a function of one observation.
 
     :param path: The pickle.
+    :param trusted: Unpickle without restriction (the file may run code); by default the file may only name
+        the classes a ``VecNormalize`` file is made of (:func:`sb3_qwr.offline.safe_load`).
     :return: The normalizing function.
     """
-    with open(path, "rb") as file:
-        vec_normalize = pickle.load(file)
+    vec_normalize = load_pickle(path, trusted=trusted)
+    if not isinstance(vec_normalize, VecNormalize):
+        raise ValueError(f"{os.fspath(path)} holds a {type(vec_normalize).__name__}, not a VecNormalize.")
     vec_normalize.training = False
     return vec_normalize.normalize_obs
 

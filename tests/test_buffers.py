@@ -117,13 +117,17 @@ def test_truncate_last_trajectory_closes_the_open_episode():
     np.testing.assert_array_equal(arrays["terminations"], [[0, 0, 0]])  # truncation: bootstrap, no termination
 
 
-def test_add_without_dist_params_is_an_error():
+def test_add_without_dist_params_centers_mu_on_the_action():
+    """A transition added by hand (a demonstration) gets the offline convention: mu centered on its action."""
     buffer = QWRReplayBuffer(10, OBS_SPACE, ACT_SPACE, device="cpu")
-    with pytest.raises(ValueError, match="sampling distribution"):
-        buffer.add(np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 1)), np.zeros(1), np.zeros(1), [{}])
-    buffer.stage_dist_params(np.array([[0.3, 0.4]]))
-    buffer.add(np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 1)), np.zeros(1), np.zeros(1), [{}])
-    np.testing.assert_allclose(buffer.dist_params[0, 0], [0.3, 0.4])
+    buffer.add(np.zeros((1, 2)), np.zeros((1, 2)), np.array([[0.25]]), np.zeros(1), np.zeros(1), [{}])
+    np.testing.assert_allclose(buffer.dist_params[0, 0], [0.25, 0.4])
+    buffer.stage_dist_params(np.array([[0.3, 0.5]]))  # a staged distribution wins
+    buffer.add(np.zeros((1, 2)), np.zeros((1, 2)), np.array([[0.9]]), np.zeros(1), np.zeros(1), [{}])
+    np.testing.assert_allclose(buffer.dist_params[1, 0], [0.3, 0.5])
+    discrete = QWRReplayBuffer(10, OBS_SPACE, spaces.Discrete(3), device="cpu")
+    discrete.add(np.zeros((1, 2)), np.zeros((1, 2)), np.array([[2]]), np.zeros(1), np.zeros(1), [{}])
+    np.testing.assert_allclose(np.exp(discrete.dist_params[0, 0]), [0.01 / 3, 0.01 / 3, 0.99 + 0.01 / 3], rtol=1e-6)
 
 
 def test_discrete_actions_store_logits_and_dict_observations():
@@ -153,8 +157,6 @@ def test_save_and_load_keep_the_distributions(tmp_path):
 
 
 def test_bad_buffer_arguments():
-    with pytest.raises(ValueError, match="optimize_memory_usage"):
-        QWRReplayBuffer(10, OBS_SPACE, ACT_SPACE, optimize_memory_usage=True, handle_timeout_termination=False)
     with pytest.raises(ValueError, match="n_steps"):
         QWRReplayBuffer(10, OBS_SPACE, ACT_SPACE, n_steps=0)
     with pytest.raises(ValueError, match="MultiDiscrete"):
@@ -186,3 +188,29 @@ def test_sample_batches_are_the_batches_of_their_indices(max_bytes: int):
     assert [len(s.observations) for s in states] == [8, 8, 8]
     for s in states:
         th.testing.assert_close(s.dist_params[:, 0], s.observations[:, 0])
+
+
+def test_optimize_memory_usage_reads_the_same_sequences():
+    """With SB3's optimize_memory_usage the next observation is the following row's: the samples are the same."""
+    buffers = [
+        QWRReplayBuffer(30, OBS_SPACE, ACT_SPACE, device="cpu", n_steps=3, handle_timeout_termination=False),
+        QWRReplayBuffer(
+            30, OBS_SPACE, ACT_SPACE, device="cpu", n_steps=3, optimize_memory_usage=True, handle_timeout_termination=False
+        ),
+    ]
+    assert getattr(buffers[1], "next_observations", None) is None
+    for t in range(45):  # wraps around; episodes end (terminate) every 10 steps, as with no time limit
+        obs = np.array([[t, 0.0]], dtype=np.float32)
+        next_obs = np.array([[t + 1, 0.0]], dtype=np.float32)
+        done = np.array([t % 10 == 9])
+        for buffer in buffers:
+            buffer.add(obs, next_obs, np.zeros((1, 1)), np.array([float(t)]), done, [{}], dist_params=np.array([[t, 0.4]]))
+    rows = np.array([16, 17, 18, 20, 27, 28, 29, 0, 5, 13])  # not pos = 15, overwritten in the optimized one
+    regular, optimized = (buffer._qwr_samples(rows, None) for buffer in buffers)
+    for name, value in regular._asdict().items():
+        if name != "next_observations":
+            th.testing.assert_close(getattr(optimized, name), value, msg=name)
+    valid = regular.valid
+    th.testing.assert_close(optimized.next_observations[valid], regular.next_observations[valid])
+    np.random.seed(0)
+    assert 15 not in set(buffers[1]._sample_rows(2000).tolist())

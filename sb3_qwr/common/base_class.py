@@ -4,10 +4,13 @@ The base of the weighted-regression algorithms (QWR, AWR): collection that store
 saving, and offline training on a fixed dataset (Section 4.4 of the QWR paper).
 """
 
+import copy
+import io
+import pathlib
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import numpy as np
 import torch as th
@@ -17,6 +20,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BaseModel
+from stable_baselines3.common.save_util import load_from_pkl
 from stable_baselines3.common.torch_layers import NatureCNN
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutReturn, Schedule, TrainFreq, TrainFrequencyUnit
 from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
@@ -31,7 +35,7 @@ from sb3_qwr.common.buffers import (
     _QWRBufferMixin,
 )
 from sb3_qwr.common.callbacks import OfflineProgressBarCallback
-from sb3_qwr.common.checks import check_action_space, check_common_hyperparameters
+from sb3_qwr.common.checks import check_action_space, check_common_hyperparameters, check_in_interval, check_positive
 from sb3_qwr.common.dataset_buffer import DEFAULT_ACTION_STD, DEFAULT_DISCRETE_EPSILON, make_replay_buffer
 from sb3_qwr.common.distributions import FixedStdGaussian
 from sb3_qwr.common.policies import Actor, WeightedRegressionPolicy
@@ -84,8 +88,10 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
     :param batch_size: Minibatch size of both the critic and the actor updates.
     :param gamma: Discount factor.
     :param train_freq: Environment interactions collected between training phases.
-    :param n_critic_steps: Critic updates per training phase.
-    :param n_actor_steps: Actor updates per training phase.
+    :param n_critic_steps: Critic updates per training phase; -1: as many as interactions were collected since
+        the last phase (SB3's ``gradient_steps=-1``), which keeps the paper's one update per interaction
+        whatever ``train_freq`` (with ``train_freq=1000`` it is the paper's 1000).
+    :param n_actor_steps: Actor updates per training phase; -1 as for ``n_critic_steps``.
     :param target_update_interval: Critic updates between hard copies of the critic into its target.
     :param n_step_horizon: Horizon ``T`` of the multi-step targets.
     :param td_lambda: Lambda of the truncated TD(lambda) combination of the 1..T-step targets.
@@ -101,6 +107,11 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
     :param replay_buffer_class: A QWR replay buffer class (``QWRReplayBuffer``/``DictQWRReplayBuffer`` or a
         subclass); ``None`` picks one for the observation space.
     :param replay_buffer_kwargs: Keyword arguments of the replay buffer.
+    :param optimize_memory_usage: Store each observation once in the replay buffer (SB3's option; it halves the
+        memory of an Atari buffer). Time-limit truncations then end the multi-step targets as terminations do
+        (``handle_timeout_termination=False``, what SB3 requires and the authors' reference code does), since
+        the final observation of a truncated episode is overwritten by the next reset. Not for ``Dict``
+        observations.
     :param policy_kwargs: Additional arguments to be passed to the policy on creation.
     :param stats_window_size: Window size for the rollout logging (episodes).
     :param tensorboard_log: The log location for tensorboard (if None, no logging).
@@ -140,6 +151,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         precision: str = "fp32",
         replay_buffer_class: type[ReplayBuffer] | None = None,
         replay_buffer_kwargs: dict[str, Any] | None = None,
+        optimize_memory_usage: bool = False,
         policy_kwargs: dict[str, Any] | None = None,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
@@ -148,6 +160,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
+        self._check_policy_class(policy)
         check_common_hyperparameters(
             actor_learning_rate=actor_learning_rate,
             critic_learning_rate=critic_learning_rate,
@@ -170,11 +183,10 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
                 f"{replay_buffer_class.__name__}: leave `replay_buffer_class=None` or pass a subclass of "
                 "QWRReplayBuffer / DictQWRReplayBuffer."
             )
-        if replay_buffer_kwargs and replay_buffer_kwargs.get("optimize_memory_usage"):
+        if replay_buffer_kwargs and "optimize_memory_usage" in replay_buffer_kwargs:
             raise ValueError(
-                f"{type(self).__name__}'s replay buffers do not support optimize_memory_usage=True (the final "
-                "observation of an episode would be overwritten by the next reset, and the multi-step targets "
-                "need it): remove it from `replay_buffer_kwargs`."
+                f"Pass optimize_memory_usage to {type(self).__name__} itself ({type(self).__name__}(..., "
+                "optimize_memory_usage=True)), not in `replay_buffer_kwargs`: the algorithm gives it to its buffer."
             )
         if env is not None and not isinstance(env, str):
             check_action_space(env.action_space, type(self).__name__)  # before SB3's own (less helpful) assertions
@@ -188,9 +200,10 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             tau=1.0,
             gamma=gamma,
             train_freq=train_freq,
-            gradient_steps=1,
+            gradient_steps=-1 if -1 in (n_critic_steps, n_actor_steps) else 1,
             replay_buffer_class=replay_buffer_class,
             replay_buffer_kwargs=replay_buffer_kwargs,
+            optimize_memory_usage=optimize_memory_usage,
             policy_kwargs=policy_kwargs,
             stats_window_size=stats_window_size,
             tensorboard_log=tensorboard_log,
@@ -216,12 +229,61 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         if _init_setup_model:
             self._setup_model()
 
+    #: Constructor arguments checked again when a model is loaded (``load``'s keyword arguments and
+    #: ``custom_objects`` replace saved values without going through ``__init__``).
+    _checked_arguments: ClassVar[tuple[str, ...]] = (
+        "actor_learning_rate",
+        "critic_learning_rate",
+        "n_step_horizon",
+        "n_critic_steps",
+        "n_actor_steps",
+        "target_update_interval",
+        "beta",
+        "td_lambda",
+        "gamma",
+        "max_weight",
+        "max_grad_norm",
+        "precision",
+        "batch_size",
+    )  # not buffer_size: a model loaded for inference (the Zoo's enjoy) gets a one-transition buffer
+
+    @property
+    def _updates_per_interaction(self) -> bool:
+        """Whether a phase makes one update per interaction collected (``n_critic_steps`` or ``n_actor_steps`` -1)."""
+        return -1 in (self.n_critic_steps, self.n_actor_steps)
+
+    def _check_hyperparameters(self) -> None:
+        """Check the model's hyperparameters as the constructor does (``_setup_model`` calls it, at load too)."""
+        check_common_hyperparameters(**{name: getattr(self, name) for name in self._checked_arguments if hasattr(self, name)})
+
+    def _check_policy_class(self, policy: Any) -> None:
+        if isinstance(policy, str) or (isinstance(policy, type) and issubclass(policy, self._policy_base())):
+            return
+        name = getattr(policy, "__name__", type(policy).__name__)
+        module = getattr(policy, "__module__", "?")
+        raise ValueError(
+            f"{type(self).__name__} needs one of its own policies ({', '.join(self.policy_aliases)} or a subclass of "
+            f"{self._policy_base().__name__}), got {name} from {module}. When loading a file, this means it was saved "
+            "by another algorithm: load it with that algorithm's class."
+        )
+
+    def _policy_base(self) -> type[WeightedRegressionPolicy]:
+        """:return: The class every policy of the algorithm subclasses (the base of its ``policy_aliases``)."""
+        bases = [policy for policy in self.policy_aliases.values() if isinstance(policy, type)]
+        common = [cls for cls in bases[0].__mro__ if all(issubclass(b, cls) for b in bases)]
+        return next(cls for cls in common if issubclass(cls, WeightedRegressionPolicy))
+
     def _setup_model(self) -> None:
+        self._check_policy_class(self.policy_class)
+        self._check_hyperparameters()
         check_action_space(self.action_space, type(self).__name__)
         if self.replay_buffer_class is None:
             dict_obs = isinstance(self.observation_space, spaces.Dict)
             self.replay_buffer_class = DictQWRReplayBuffer if dict_obs else QWRReplayBuffer
         self.replay_buffer_kwargs["n_steps"] = self.n_step_horizon
+        if self.optimize_memory_usage:
+            # SB3 needs it: the final observation of a truncated episode is overwritten by the next reset.
+            self.replay_buffer_kwargs.setdefault("handle_timeout_termination", False)
         super()._setup_model()
         self._create_aliases()
         self.actor_lr_schedule = FloatSchedule(self.actor_learning_rate)
@@ -260,6 +322,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             for the buffer (the unclipped sample in ``[-1, 1]`` units).
         """
         assert self._last_obs is not None, "self._last_obs was not set"
+        self._check_finite_transition("observation", self._last_obs)
         obs_tensor, _ = self.policy.obs_to_tensor(self._last_obs)
         with th.no_grad():
             params = self.actor.dist_params(obs_tensor)
@@ -283,8 +346,28 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         infos: list[dict[str, Any]],
     ) -> None:
         assert isinstance(replay_buffer, _QWRBufferMixin) and self._last_dist_params is not None
+        self._check_finite_transition("reward", reward)
+        self._check_finite_transition("next observation", new_obs)
         replay_buffer.stage_dist_params(self._last_dist_params)
         super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)
+
+    def _check_finite_transition(self, what: str, value: np.ndarray | dict[str, np.ndarray]) -> None:
+        """
+        Stop before a non-finite observation or reward reaches the actor or the replay buffer (where it would turn
+        every parameter NaN at the next training phase).
+
+        :param what: What ``value`` is, for the message.
+        :param value: Array (or dict of arrays) from the environment.
+        """
+        for array in value.values() if isinstance(value, dict) else (value,):
+            array = np.asarray(array)
+            if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+                bad = array[~np.isfinite(array)].flat[0]
+                raise ValueError(
+                    f"The environment returned a non-finite {what} ({bad}) at step {self.num_timesteps}: "
+                    f"{type(self).__name__} stopped before using it. Find where it comes from with SB3's "
+                    "VecCheckNan wrapper (env = VecCheckNan(env, raise_exception=True)), or clip it in the environment."
+                )
 
     def collect_rollouts(
         self,
@@ -318,6 +401,12 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
     ) -> tuple[int, BaseCallback]:
         # The env is about to be reset: close the open episode in the buffer so that no multi-step
         # sequence runs from it into the next one.
+        if self.env is not None and self.replay_buffer is not None and self.replay_buffer.n_envs != self.env.num_envs:
+            raise ValueError(
+                f"The replay buffer has {self.replay_buffer.n_envs} env column(s) but the environment has "
+                f"{self.env.num_envs} envs (a buffer filled by load_dataset has one): continue online with "
+                f"{self.replay_buffer.n_envs} env(s), or train with a new buffer (a model built for the new environment)."
+            )
         if (reset_num_timesteps or self._last_obs is None) and self.replay_buffer is not None:
             self.replay_buffer.truncate_last_trajectory()
         return super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
@@ -325,31 +414,74 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
     # Training
     def train(self, gradient_steps: int, batch_size: int = 256) -> None:
         """
-        Run ``gradient_steps`` training phases, each ``n_critic_steps`` critic updates then ``n_actor_steps``
-        actor updates. ``learn`` calls it once per iteration.
+        Run training phases, each ``n_critic_steps`` critic updates then ``n_actor_steps`` actor updates.
+        ``learn`` calls it once per iteration.
 
-        :param gradient_steps: Number of training phases (1 per iteration in ``learn``).
+        :param gradient_steps: Number of training phases (1 per iteration in ``learn``); when ``n_critic_steps``
+            or ``n_actor_steps`` is -1, one phase, and ``gradient_steps`` is the number of interactions collected
+            since the last one (SB3's ``gradient_steps=-1``), the count of those updates.
         :param batch_size: Minibatch size.
         """
+        phases, n_critic, n_actor = 1, self.n_critic_steps, self.n_actor_steps
+        if self._updates_per_interaction:
+            n_critic = gradient_steps if n_critic == -1 else n_critic
+            n_actor = gradient_steps if n_actor == -1 else n_actor
+        else:
+            phases = gradient_steps
+        snapshot = self._snapshot()
         update_learning_rate(self.critic.optimizer, self.critic_lr_schedule(self._current_progress_remaining))
         update_learning_rate(self.actor.optimizer, self.actor_lr_schedule(self._current_progress_remaining))
         stats: dict[str, list[th.Tensor]] = defaultdict(list)
-        for _ in range(gradient_steps):
+        for _ in range(phases):
             # Each phase trains one network; the other only evaluates (evaluation mode, as SB3 keeps its targets:
             # BatchNorm statistics do not move and Dropout is off on the target side).
             self.actor.set_training_mode(False)
             self.critic.set_training_mode(True)
-            self._train_critic(batch_size, stats)
+            self._train_critic(batch_size, stats, n_critic)
             self.critic.set_training_mode(False)
             self.actor.set_training_mode(True)
-            self._train_actor(batch_size, stats)
-        self._n_updates += gradient_steps * (self.n_critic_steps + self.n_actor_steps)
+            self._train_actor(batch_size, stats, n_actor)
         self.policy.set_training_mode(False)
+        self._check_finite_training(stats, snapshot)
+        self._n_updates += phases * (n_critic + n_actor)
         self._log_training_stats(stats)
 
-    def _train_critic(self, batch_size: int, stats: dict[str, list[th.Tensor]]) -> None:
+    def _snapshot(self) -> dict[str, Any]:
+        """:return: Copies of the networks' and optimizers' states, to restore if the phase goes non-finite."""
+        return {
+            "policy": {key: value.clone() for key, value in self.policy.state_dict().items()},
+            "actor.optimizer": copy.deepcopy(self.actor.optimizer.state_dict()),
+            "critic.optimizer": copy.deepcopy(self.critic.optimizer.state_dict()),
+        }
+
+    def _check_finite_training(self, stats: dict[str, list[th.Tensor]], snapshot: dict[str, Any]) -> None:
+        """
+        One check per training phase (no device synchronization inside the update loops): if a target or a loss
+        went non-finite, restore the networks and optimizers as they were before the phase and raise.
+
+        :param stats: The phase's per-update values.
+        :param snapshot: The states before the phase (:meth:`_snapshot`).
+        """
+        for name in ("target", "critic_loss", "actor_loss"):
+            if not stats[name]:
+                continue
+            values = th.cat([value.reshape(-1) for value in stats[name]])
+            if bool(th.isfinite(values).all()):
+                continue
+            self.policy.load_state_dict(snapshot["policy"])
+            self.actor.optimizer.load_state_dict(snapshot["actor.optimizer"])
+            self.critic.optimizer.load_state_dict(snapshot["critic.optimizer"])
+            raise FloatingPointError(
+                f"{type(self).__name__}: a non-finite {name.replace('_', ' ')} appeared in the training phase at "
+                f"step {self.num_timesteps}; the networks and optimizers are restored to their state before it. "
+                "Check the observations and rewards for NaN or inf (SB3's VecCheckNan wrapper finds where they come "
+                "from) and the hyperparameters (learning rates, beta, max_weight)."
+            )
+
+    def _train_critic(self, batch_size: int, stats: dict[str, list[th.Tensor]], n_updates: int | None = None) -> None:
         # All the phase's batches are drawn in a few chunks (the buffer does not change during a phase)
-        batches = self.replay_buffer.sample_batches(self.n_critic_steps, batch_size, env=self._vec_normalize_env)
+        n_updates = self.n_critic_steps if n_updates is None else n_updates
+        batches = self.replay_buffer.sample_batches(n_updates, batch_size, env=self._vec_normalize_env)
         for step, data in enumerate(batches):
             # Hard copy of the critic into its target every target_update_interval updates
             if step % self.target_update_interval == 0:
@@ -369,8 +501,9 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             stats["q_mean"].append(prediction.detach().mean() * self.q_scale)
             stats["target"].append(target)
 
-    def _train_actor(self, batch_size: int, stats: dict[str, list[th.Tensor]]) -> None:
-        for data in self.sample_actor_batches(self.n_actor_steps, batch_size):
+    def _train_actor(self, batch_size: int, stats: dict[str, list[th.Tensor]], n_updates: int | None = None) -> None:
+        n_updates = self.n_actor_steps if n_updates is None else n_updates
+        for data in self.sample_actor_batches(n_updates, batch_size):
             # Weighted regression of the actor (hooks of the algorithm)
             with self._autocast():
                 actor_loss = self.actor_loss(data)
@@ -476,6 +609,39 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "actor.optimizer", "critic.optimizer"], []
 
+    def load_replay_buffer(self, path: str | pathlib.Path | io.BufferedIOBase, truncate_last_traj: bool = True) -> None:
+        """
+        SB3's ``load_replay_buffer`` (it unpickles the file: load only files you trust), refusing a buffer this
+        model cannot train on before it replaces the current one: one that does not store the sampling
+        distributions (SAC's, DQN's, ...: read those with ``load_dataset``), or one whose multi-step horizon or
+        spaces differ from the model's.
+
+        :param path: Path to the pickled replay buffer.
+        :param truncate_last_traj: Unused (HER only, as in SB3).
+        """
+        buffer = load_from_pkl(path, self.verbose)
+        name = f"{type(self).__name__}.load_replay_buffer"
+        if not isinstance(buffer, QWRReplayBuffer | DictQWRReplayBuffer):
+            raise ValueError(
+                f"{name}: the file holds a {type(buffer).__name__}, which does not store the distribution each action "
+                "was sampled from. To train on its transitions, use model.load_dataset(path) (the paper's mu around "
+                "each action) or sb3_qwr.offline.from_replay_buffer(path)."
+            )
+        if buffer.n_steps != self.n_step_horizon:
+            raise ValueError(
+                f"{name}: the buffer samples {buffer.n_steps}-step sequences but the model's n_step_horizon is "
+                f"{self.n_step_horizon}: build the model with n_step_horizon={buffer.n_steps}, or set "
+                f"replay_buffer.n_steps = {self.n_step_horizon} after loading to train with the model's horizon."
+            )
+        for what, ours, theirs in (
+            ("observation", self.observation_space, buffer.observation_space),
+            ("action", self.action_space, buffer.action_space),
+        ):
+            if ours != theirs:
+                raise ValueError(f"{name}: the buffer's {what} space {theirs} is not the model's {ours}.")
+        buffer.device = self.device
+        self.replay_buffer = buffer
+
     # Offline training (Section 4.4 of the QWR paper)
     def load_dataset(
         self,
@@ -484,6 +650,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         action_std: float | None = None,
         discrete_epsilon: float = DEFAULT_DISCRETE_EPSILON,
         minari_root: str | None = None,
+        trusted: bool = False,
     ) -> OfflineDataset:
         """
         Validate a fixed dataset and replace the replay buffer by one holding it, for :meth:`learn_offline`.
@@ -505,9 +672,18 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         :param discrete_epsilon: Smoothing ``eps`` of ``mu`` for ``Discrete`` actions, in ``(0, 1)``.
         :param minari_root: Directory of the local Minari datasets to look a dataset id up in (default:
             ``MINARI_DATASETS_PATH`` or ``~/.minari/datasets``).
+        :param trusted: For a saved replay buffer (a pickle): unpickle it as SB3 does, which runs whatever code
+            the file names. By default such a file may only name the classes replay buffers are made of, and
+            anything else raises ``sb3_qwr.offline.UntrustedPickleError`` before it runs. ``.npz`` files and
+            Minari datasets never run code.
         :return: The loaded dataset.
         """
-        offline_dataset = as_offline_dataset(dataset, minari_root=minari_root)
+        if action_std is not None:
+            check_positive("action_std", action_std, "the std of mu around each dataset action")
+        check_in_interval("discrete_epsilon", discrete_epsilon, 0.0, 1.0)
+        if not 0.0 < discrete_epsilon < 1.0:
+            raise ValueError(f"`discrete_epsilon` must be in (0, 1), got {discrete_epsilon!r}.")
+        offline_dataset = as_offline_dataset(dataset, minari_root=minari_root, trusted=trusted)
         if action_std is None:
             distribution = self.actor.distribution
             action_std = distribution.std if isinstance(distribution, FixedStdGaussian) else DEFAULT_ACTION_STD
@@ -557,6 +733,11 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             raise ValueError(f"`n_iterations` must be an integer >= 0, got {n_iterations!r}.")
         if log_interval < 1:
             raise ValueError(f"`log_interval` must be >= 1, got {log_interval}.")
+        if self._updates_per_interaction:
+            raise ValueError(
+                "n_critic_steps=-1 / n_actor_steps=-1 count updates per interaction collected, and offline training "
+                "collects none: set them to numbers (model.n_critic_steps = model.n_actor_steps = 1000, the paper's)."
+            )
         buffer = self.replay_buffer
         if buffer is None or buffer.size() == 0:
             raise ValueError("The replay buffer is empty: call model.load_dataset(...) before model.learn_offline(...).")

@@ -19,7 +19,7 @@ from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
 from stable_baselines3.common.type_aliases import TensorDict
 from stable_baselines3.common.vec_env import VecNormalize
 
-from sb3_qwr.common.distributions import make_distribution
+from sb3_qwr.common.distributions import centered_dist_params, make_distribution
 
 
 class QWRReplayBufferSamples(NamedTuple):
@@ -97,9 +97,12 @@ class _QWRBufferMixin:
     actions: np.ndarray
     action_space: spaces.Space
     optimize_memory_usage: bool
+    handle_timeout_termination: bool
     dist_params: np.ndarray
     n_steps: int
     _staged_dist_params: np.ndarray | None
+    #: Std of the Gaussian ``mu`` given to ``Box`` transitions added without their distribution.
+    default_action_std: float = 0.4
 
     def __init__(
         self,
@@ -142,17 +145,19 @@ class _QWRBufferMixin:
         :param reward: Rewards.
         :param done: Episode ends.
         :param infos: Infos of the step.
-        :param dist_params: ``(n_envs, P)``; when ``None``, the parameters given to ``stage_dist_params``.
+        :param dist_params: ``(n_envs, P)``; when ``None``, the parameters given to ``stage_dist_params``, and
+            without those (a transition added by hand, e.g. a demonstration) a ``mu`` centered on the action:
+            a Gaussian of std ``default_action_std`` (0.4, the paper's) around the ``Box`` action, which must
+            be in SB3's normalized ``[-1, 1]`` units as QWR stores it, or the smoothed one-hot of a ``Discrete``
+            action (see :func:`~sb3_qwr.common.distributions.centered_dist_params`, the offline convention).
         """
-        self._write_dist_params(dist_params)
+        self._write_dist_params(dist_params, action)
         super().add(obs, next_obs, action, reward, done, infos)  # type: ignore[misc]
 
     def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> QWRReplayBufferSamples:
         return self._qwr_samples(batch_inds, env)
 
     def _init_qwr_storage(self, n_steps: int) -> None:
-        if self.optimize_memory_usage:
-            raise ValueError("QWR replay buffers do not support optimize_memory_usage=True: leave it False.")
         if n_steps < 1:
             raise ValueError(f"The multi-step horizon n_steps must be >= 1, got {n_steps}.")
         self.n_steps = n_steps
@@ -174,14 +179,12 @@ class _QWRBufferMixin:
         """
         self._staged_dist_params = np.asarray(dist_params, dtype=np.float32).reshape(self.n_envs, -1)
 
-    def _write_dist_params(self, dist_params: np.ndarray | None) -> None:
+    def _write_dist_params(self, dist_params: np.ndarray | None, action: np.ndarray) -> None:
         if dist_params is None:
             dist_params = self._staged_dist_params
         if dist_params is None:
-            raise ValueError(
-                "QWR replay buffers need the sampling distribution of every transition: "
-                "call add(..., dist_params=...) or stage_dist_params() first."
-            )
+            actions = np.asarray(action).reshape(self.n_envs, -1)
+            dist_params = centered_dist_params(actions, self.action_space, self.default_action_std)
         self.dist_params[self.pos] = np.asarray(dist_params, dtype=np.float32).reshape(self.n_envs, -1)
         self._staged_dist_params = None
 
@@ -197,7 +200,8 @@ class _QWRBufferMixin:
             return
         last = (self.pos - 1) % self.buffer_size
         open_episode = self.dones[last] == 0
-        self.timeouts[last] = np.where(open_episode, 1.0, self.timeouts[last])
+        if self.handle_timeout_termination:  # otherwise a truncation is a termination (and the next obs is lost)
+            self.timeouts[last] = np.where(open_episode, 1.0, self.timeouts[last])
         self.dones[last] = 1.0
 
     # Reading
@@ -250,8 +254,7 @@ class _QWRBufferMixin:
         :param env: VecNormalize to normalize observations and rewards with, if any.
         :return: A :class:`QWRReplayBufferSamples`.
         """
-        upper_bound = self.buffer_size if self.full else self.pos
-        return self._qwr_samples(np.random.randint(0, upper_bound, size=batch_size), env)
+        return self._qwr_samples(self._sample_rows(batch_size), env)
 
     def sample_states(self, batch_size: int, env: VecNormalize | None = None) -> QWRStateSamples:
         """
@@ -261,8 +264,7 @@ class _QWRBufferMixin:
         :param env: VecNormalize to normalize observations with, if any.
         :return: A :class:`QWRStateSamples`.
         """
-        upper_bound = self.buffer_size if self.full else self.pos
-        batch_inds = np.random.randint(0, upper_bound, size=batch_size)
+        batch_inds = self._sample_rows(batch_size)
         env_inds = np.random.randint(0, self.n_envs, size=batch_size)
         obs = self._gather_obs("observations", batch_inds, env_inds, env)  # type: ignore[attr-defined]
         return QWRStateSamples(obs, self.to_torch(self.dist_params[batch_inds, env_inds]))  # type: ignore[attr-defined]
@@ -283,11 +285,10 @@ class _QWRBufferMixin:
         """
         rows_per_batch = batch_size * (1 + self.n_steps)
         per_chunk = max(1, min(n_batches, max_bytes // max(1, self._obs_bytes_per_row() * rows_per_batch)))
-        upper_bound = self.buffer_size if self.full else self.pos
         done = 0
         while done < n_batches:
             count = min(per_chunk, n_batches - done)
-            batch_inds = np.random.randint(0, upper_bound, size=count * batch_size)
+            batch_inds = self._sample_rows(count * batch_size)
             chunk, missing_counts = self._qwr_chunk(batch_inds, env, count)
             yield from _split_samples(chunk, missing_counts)
             done += count
@@ -313,6 +314,16 @@ class _QWRBufferMixin:
             for obs, params in zip(observations, chunk.dist_params.chunk(count), strict=True):
                 yield QWRStateSamples(obs, params)
             done += count
+
+    def _sample_rows(self, n: int) -> np.ndarray:
+        """
+        :param n: Number of rows.
+        :return: Rows drawn uniformly among the stored transitions (with ``optimize_memory_usage``, not the row
+            at ``pos`` of a full buffer, whose observation the newest next observation overwrote, as in SB3).
+        """
+        if self.full and self.optimize_memory_usage:
+            return (np.random.randint(1, self.buffer_size, size=n) + self.pos) % self.buffer_size
+        return np.random.randint(0, self.buffer_size if self.full else self.pos, size=n)
 
     def _obs_bytes_per_row(self) -> int:
         storage = self.observations  # type: ignore[attr-defined]
@@ -359,13 +370,20 @@ class QWRReplayBuffer(_QWRBufferMixin, ReplayBuffer):  # type: ignore[misc]
     :param action_space: Action space (``Box`` or ``Discrete``).
     :param device: PyTorch device.
     :param n_envs: Number of parallel environments.
-    :param optimize_memory_usage: Not supported (must be False).
+    :param optimize_memory_usage: Store each observation once (SB3's option, which halves the memory of image
+        observations): the next observation of a transition is the observation of the following row. SB3 then
+        needs ``handle_timeout_termination=False``: the final observation of a truncated episode is overwritten
+        by the next reset, so a truncation ends the multi-step targets as a termination does (what the authors'
+        reference code does for every truncation).
     :param handle_timeout_termination: Tell time-limit truncations from terminations (recommended; the
         target then bootstraps after a truncation).
     :param n_steps: Horizon ``T`` of the multi-step target (the paper's "margin").
     """
 
     def _gather_obs(self, name: str, rows: np.ndarray, cols: np.ndarray, env: VecNormalize | None) -> th.Tensor:
+        if name == "next_observations" and self.optimize_memory_usage:
+            # SB3 writes the next observation of row i into row i + 1 of the observations
+            name, rows = "observations", (rows + 1) % self.buffer_size
         storage = getattr(self, name)
         return self.to_torch(self._normalize_obs(storage[rows, cols], env))  # type: ignore[arg-type]
 
@@ -380,7 +398,7 @@ class DictQWRReplayBuffer(_QWRBufferMixin, DictReplayBuffer):  # type: ignore[mi
     :param action_space: Action space (``Box`` or ``Discrete``).
     :param device: PyTorch device.
     :param n_envs: Number of parallel environments.
-    :param optimize_memory_usage: Not supported (must be False).
+    :param optimize_memory_usage: Not supported by SB3's ``DictReplayBuffer`` (must be False).
     :param handle_timeout_termination: Tell time-limit truncations from terminations.
     :param n_steps: Horizon ``T`` of the multi-step target (the paper's "margin").
     """

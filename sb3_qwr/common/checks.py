@@ -19,13 +19,15 @@ def _is_real(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
-def check_positive_int(name: str, value: Any) -> None:
+def check_positive_int(name: str, value: Any, alternative: str = "") -> None:
     """
     :param name: Argument name.
     :param value: Its value, which must be an integer >= 1.
+    :param alternative: Another accepted value, for the message (e.g. ``"or -1 (...)"``).
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}.")
+        also = f" {alternative}" if alternative else ""
+        raise ValueError(f"`{name}` must be an integer >= 1{also}, got {value!r}.")
 
 
 def check_finite(name: str, value: Any, meaning: str = "") -> float:
@@ -97,9 +99,12 @@ def check_common_hyperparameters(**params: Any) -> None:
 
     :param params: Hyperparameters by constructor name.
     """
-    for name in ("n_step_horizon", "n_critic_steps", "n_actor_steps", "target_update_interval", "batch_size"):
+    for name in ("n_step_horizon", "target_update_interval", "batch_size"):
         if name in params:
             check_positive_int(name, params[name])
+    for name in ("n_critic_steps", "n_actor_steps"):
+        if name in params and params[name] != -1:
+            check_positive_int(name, params[name], "or -1 (one update per interaction collected)")
     for name in ("actor_learning_rate", "critic_learning_rate"):
         if name in params:
             check_learning_rate(name, params[name])

@@ -16,6 +16,7 @@ import torch as th
 from gymnasium import spaces
 
 from sb3_qwr.common.buffers import DictQWRReplayBuffer, QWRReplayBuffer
+from sb3_qwr.common.distributions import centered_dist_params
 from sb3_qwr.offline.actions import normalize_box_actions
 from sb3_qwr.offline.dataset import OfflineDataset
 
@@ -58,19 +59,10 @@ def dataset_dist_params(
     """
     actions = np.asarray(actions)
     if isinstance(action_space, spaces.Box):
-        if action_std <= 0:
-            raise ValueError(f"`action_std` must be > 0, got {action_std}.")
-        means = normalize_box_actions(actions, action_space).reshape(len(actions), -1)
-        return np.concatenate([means, np.full_like(means, action_std)], axis=1).astype(np.float32)
-    if isinstance(action_space, spaces.Discrete):
-        if not 0.0 < discrete_epsilon < 1.0:
-            raise ValueError(f"`discrete_epsilon` must be in (0, 1), got {discrete_epsilon}.")
-        n_actions = int(action_space.n)
-        index = actions.reshape(len(actions)).astype(np.int64) - int(action_space.start)
-        probs = np.full((len(actions), n_actions), discrete_epsilon / n_actions)
-        probs[np.arange(len(actions)), index] += 1.0 - discrete_epsilon
-        return np.log(probs).astype(np.float32)
-    raise ValueError(f"Action space {action_space} is not supported: QWR needs Box or Discrete.")
+        actions = normalize_box_actions(actions, action_space)
+    elif isinstance(action_space, spaces.Discrete):
+        actions = actions.reshape(len(actions)).astype(np.int64) - int(action_space.start)
+    return centered_dist_params(actions, action_space, action_std, discrete_epsilon)
 
 
 def make_replay_buffer(

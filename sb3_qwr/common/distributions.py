@@ -11,9 +11,12 @@ Both work on tensors of any leading shape; ``n_samples`` adds a sample axis just
 
 import math
 
+import numpy as np
 import torch as th
 from gymnasium import spaces
 from torch.nn import functional as F
+
+from sb3_qwr.common.checks import check_positive
 
 
 class ActionDistribution:
@@ -51,8 +54,7 @@ class FixedStdGaussian(ActionDistribution):
     """
 
     def __init__(self, action_dim: int, std: float = 0.4):
-        if std <= 0:
-            raise ValueError(f"The Gaussian std must be > 0, got {std}.")
+        check_positive("action_std", std, "the fixed std of the Gaussian actor, in [-1, 1] action units")
         self.action_dim = action_dim
         self.std = std
         self.param_dim = 2 * action_dim
@@ -131,3 +133,36 @@ def make_distribution(action_space: spaces.Space, action_std: float = 0.4) -> Ac
         f"QWR supports Box and Discrete action spaces, not {type(action_space).__name__}: "
         "wrap the environment so that it exposes one of them."
     )
+
+
+def centered_dist_params(
+    actions: np.ndarray, action_space: spaces.Space, action_std: float = 0.4, discrete_epsilon: float = 0.01
+) -> np.ndarray:
+    """
+    Parameters of a sampling distribution ``mu`` centered on given actions, for transitions whose real ``mu`` is
+    unknown (datasets, transitions added to a replay buffer by hand): the convention of the paper's offline
+    experiments (Section 4.4). ``Box``: a Gaussian ``[mean = action, std = action_std]`` in SB3's normalized
+    ``[-1, 1]`` units, the units the replay buffer stores. ``Discrete``: the logits of the smoothed one-hot
+    ``(1 - eps) * onehot(a) + eps / n`` (see :func:`sb3_qwr.common.dataset_buffer.dataset_dist_params`).
+
+    :param actions: ``(N, *action_shape)`` actions, ``Box`` ones in ``[-1, 1]`` units, ``Discrete`` ones as
+        indices from 0.
+    :param action_space: ``Box`` or ``Discrete``.
+    :param action_std: Std of the Gaussian (``Box``).
+    :param discrete_epsilon: Smoothing ``eps`` in ``(0, 1)`` (``Discrete``).
+    :return: ``(N, P)`` float32 parameters.
+    """
+    actions = np.asarray(actions)
+    if isinstance(action_space, spaces.Box):
+        check_positive("action_std", action_std, "the std of mu around each action")
+        means = actions.reshape(len(actions), -1).astype(np.float32)
+        return np.concatenate([means, np.full_like(means, action_std)], axis=1)
+    if isinstance(action_space, spaces.Discrete):
+        if not 0.0 < discrete_epsilon < 1.0:
+            raise ValueError(f"`discrete_epsilon` must be in (0, 1), got {discrete_epsilon}.")
+        n_actions = int(action_space.n)
+        index = actions.reshape(len(actions)).astype(np.int64)
+        probs = np.full((len(actions), n_actions), discrete_epsilon / n_actions)
+        probs[np.arange(len(actions)), index] += 1.0 - discrete_epsilon
+        return np.log(probs).astype(np.float32)
+    raise ValueError(f"Action space {action_space} is not supported: QWR needs Box or Discrete.")

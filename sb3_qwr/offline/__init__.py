@@ -9,6 +9,8 @@ the replay buffer built from a dataset (:mod:`sb3_qwr.common.dataset_buffer`) us
   :func:`as_offline_dataset` for any of them.
 * :func:`normalize_box_actions` / :func:`unnormalize_box_actions`: ``Box`` actions to and from SB3's
   ``[-1, 1]`` units.
+* :func:`safe_load` / :func:`load_pickle`: pickles (saved replay buffers, ``VecNormalize``) read without running
+  code from them unless the caller says the file is trusted.
 * :class:`SpacesOnlyEnv`: spaces without a simulator, to build a model that only trains offline.
 * ``python -m sb3_qwr.datasets``: roll saved policies out into a Minari dataset (:mod:`sb3_qwr.datasets`).
 """
@@ -17,15 +19,19 @@ from sb3_qwr.envs.spaces_only import SpacesOnlyEnv
 from sb3_qwr.offline.actions import normalize_box_actions, unnormalize_box_actions
 from sb3_qwr.offline.dataset import OfflineDataset
 from sb3_qwr.offline.loaders import as_offline_dataset, from_arrays, from_minari, from_npz, from_replay_buffer
+from sb3_qwr.offline.safe_pickle import UntrustedPickleError, load_pickle, safe_load
 
 __all__ = [
     "OfflineDataset",
     "SpacesOnlyEnv",
+    "UntrustedPickleError",
     "as_offline_dataset",
     "from_arrays",
     "from_minari",
     "from_npz",
     "from_replay_buffer",
+    "load_pickle",
     "normalize_box_actions",
+    "safe_load",
     "unnormalize_box_actions",
 ]

@@ -12,12 +12,14 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
-from stable_baselines3.common.save_util import load_from_pkl
 
 from sb3_qwr.offline.actions import unnormalize_box_actions
 from sb3_qwr.offline.dataset import ObsArray, OfflineDataset
+from sb3_qwr.offline.safe_pickle import load_pickle
 
 PathLike = str | os.PathLike
+# Suffixes of dataset files: a missing path with one of them is a missing file, not a Minari dataset id.
+_FILE_SUFFIXES = (".npz", ".pkl", ".pickle", ".zip", ".hdf5", ".h5")
 # Keys of the fields in an .npz file, with the D4RL names accepted as aliases.
 _NPZ_ALIASES = {
     "observations": ("observations",),
@@ -133,7 +135,9 @@ def from_minari(dataset: Any, root: PathLike | None = None) -> OfflineDataset:
     )
 
 
-def from_replay_buffer(buffer: PathLike | ReplayBuffer, normalized_actions: bool = True) -> OfflineDataset:
+def from_replay_buffer(
+    buffer: PathLike | ReplayBuffer, normalized_actions: bool = True, trusted: bool = False
+) -> OfflineDataset:
     """
     A dataset from an SB3 replay buffer (``ReplayBuffer``, ``DictReplayBuffer`` or QWR's), in memory or saved
     with ``model.save_replay_buffer`` (SAC, TD3, DDPG, DQN, QWR, ...).
@@ -150,10 +154,13 @@ def from_replay_buffer(buffer: PathLike | ReplayBuffer, normalized_actions: bool
         every SB3 off-policy algorithm (and QWR) stores them; they are then clipped to ``[-1, 1]`` (what the
         environment received) and rescaled to the bounds. ``False`` for a buffer filled by hand with actions
         in the environment's units.
+    :param trusted: For a path: unpickle the file as SB3's ``load_replay_buffer`` does, which runs whatever code
+        the file names. By default the file may only name the classes replay buffers are made of
+        (:mod:`sb3_qwr.offline.safe_pickle`); anything else raises ``UntrustedPickleError`` before it runs.
     :return: The dataset.
     """
     if not isinstance(buffer, ReplayBuffer | DictReplayBuffer):
-        loaded = load_from_pkl(os.fspath(buffer))
+        loaded = load_pickle(buffer, trusted=trusted)
         if not isinstance(loaded, ReplayBuffer | DictReplayBuffer):
             raise ValueError(f"{os.fspath(buffer)} holds a {type(loaded).__name__}, not an SB3 replay buffer.")
         buffer = loaded
@@ -206,7 +213,7 @@ def from_replay_buffer(buffer: PathLike | ReplayBuffer, normalized_actions: bool
     )
 
 
-def as_offline_dataset(source: Any, minari_root: PathLike | None = None) -> OfflineDataset:
+def as_offline_dataset(source: Any, minari_root: PathLike | None = None, trusted: bool = False) -> OfflineDataset:
     """
     An :class:`OfflineDataset` from any supported source.
 
@@ -215,6 +222,7 @@ def as_offline_dataset(source: Any, minari_root: PathLike | None = None) -> Offl
         :func:`from_replay_buffer`) or to a Minari dataset directory; or a Minari dataset id.
     :param minari_root: Directory of local Minari datasets (default: ``MINARI_DATASETS_PATH`` or
         ``~/.minari/datasets``).
+    :param trusted: For a saved replay buffer: unpickle it without restriction (see :func:`from_replay_buffer`).
     :return: The dataset.
     """
     if isinstance(source, OfflineDataset):
@@ -224,7 +232,9 @@ def as_offline_dataset(source: Any, minari_root: PathLike | None = None) -> Offl
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if path.is_file():
-            return from_npz(path) if path.suffix == ".npz" else from_replay_buffer(path)
+            return from_npz(path) if path.suffix == ".npz" else from_replay_buffer(path, trusted=trusted)
+        if path.suffix in _FILE_SUFFIXES:
+            raise FileNotFoundError(f"No such file: {os.fspath(source)!r} (a dataset file: .npz or a saved replay buffer).")
         return from_minari(source, root=minari_root)
     try:
         from minari import MinariDataset

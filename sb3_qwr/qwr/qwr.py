@@ -107,6 +107,9 @@ class QWR(WeightedRegressionAlgorithm):
     :param replay_buffer_class: A QWR replay buffer class (``QWRReplayBuffer``/``DictQWRReplayBuffer`` or a
         subclass); ``None`` picks one for the observation space.
     :param replay_buffer_kwargs: Keyword arguments of the replay buffer.
+    :param optimize_memory_usage: Store each observation once in the replay buffer (SB3's option; it halves the
+        memory of an Atari buffer); time-limit truncations then end the multi-step targets as terminations do
+        (see :class:`~sb3_qwr.common.base_class.WeightedRegressionAlgorithm`).
     :param policy_kwargs: Additional arguments to be passed to the policy on creation (``net_arch``,
         ``action_std``, ``action_embed_dim``, ...).
     :param stats_window_size: Window size for the rollout logging (episodes).
@@ -122,6 +125,13 @@ class QWR(WeightedRegressionAlgorithm):
         "CnnPolicy": CnnPolicy,
         "MultiInputPolicy": MultiInputPolicy,
     }
+    _checked_arguments: ClassVar[tuple[str, ...]] = (
+        *WeightedRegressionAlgorithm._checked_arguments,
+        "n_action_samples",
+        "backup",
+        "backup_temperature",
+        "backup_scale",
+    )
     policy: QWRPolicy
     critic: QCritic
     critic_target: QCritic
@@ -152,6 +162,7 @@ class QWR(WeightedRegressionAlgorithm):
         precision: str = "fp32",
         replay_buffer_class: type[ReplayBuffer] | None = None,
         replay_buffer_kwargs: dict[str, Any] | None = None,
+        optimize_memory_usage: bool = False,
         policy_kwargs: dict[str, Any] | None = None,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
@@ -187,6 +198,7 @@ class QWR(WeightedRegressionAlgorithm):
             precision=precision,
             replay_buffer_class=replay_buffer_class,
             replay_buffer_kwargs=replay_buffer_kwargs,
+            optimize_memory_usage=optimize_memory_usage,
             policy_kwargs=policy_kwargs,
             stats_window_size=stats_window_size,
             tensorboard_log=tensorboard_log,
@@ -201,6 +213,9 @@ class QWR(WeightedRegressionAlgorithm):
         self.backup_scale = backup_scale
         if _init_setup_model:
             self._setup_model()
+
+    def _check_hyperparameters(self) -> None:
+        check_qwr_hyperparameters(**{name: getattr(self, name) for name in self._checked_arguments if hasattr(self, name)})
 
     def critic_target_values(self, data: QWRReplayBufferSamples) -> th.Tensor:
         """
