@@ -267,3 +267,43 @@ def test_unsupported_action_spaces_are_rejected(space, message):
     env.action_space = space
     with pytest.raises(ValueError, match=message):
         QWR("MlpPolicy", env)
+
+
+def test_reference_initialization_and_std_in_environment_units(tmp_path):
+    """The authors' initialization and exploration std are one policy option away, and saved with the model."""
+    env = IdentityEnvBox(low=-0.4, high=0.4)  # bounds of +-0.4, as Humanoid-v5's
+    kwargs = {"weight_init": "reference", "action_std_units": "env", "net_arch": [32, 32]}
+    model = QWR("MlpPolicy", env, policy_kwargs=kwargs, seed=0, **FAST)
+    # std 0.4 in the environment's units is 1.0 in SB3's normalized units here
+    np.testing.assert_allclose(model.actor.distribution.std, [1.0])
+    assert model.actor.dist_params(th.zeros(2, 1))[:, 1].tolist() == [1.0, 1.0]
+    for net in (model.actor, model.critic):
+        linears = [m for m in net.modules() if isinstance(m, th.nn.Linear)]
+        out = model.actor.head if net is model.actor else linears[-1]
+        assert out.weight.abs().max() <= 0.01
+        for layer in linears:
+            if layer is not out:  # Glorot-uniform: bound sqrt(6 / (fan_in + fan_out)), near-zero biases
+                bound = (6.0 / (layer.in_features + layer.out_features)) ** 0.5
+                assert layer.weight.abs().max() <= bound and layer.weight.abs().max() > 0.5 * bound
+            assert layer.bias.abs().max() < 1e-4
+    default = QWR("MlpPolicy", IdentityEnvBox(low=-0.4, high=0.4), seed=0, **FAST)
+    assert default.actor.distribution.std == 0.4
+    model.save(tmp_path / "model.zip")
+    loaded = QWR.load(tmp_path / "model.zip", device="cpu")
+    assert loaded.policy.weight_init == "reference" and loaded.policy.action_std_units == "env"
+    np.testing.assert_allclose(loaded.actor.distribution.std, [1.0])
+    with pytest.raises(ValueError, match="Unknown `weight_init` 'glorot'"):
+        QWR("MlpPolicy", IdentityEnvBox(), policy_kwargs={"weight_init": "glorot"})
+    with pytest.raises(ValueError, match="Unknown `action_std_units`"):
+        QWR("MlpPolicy", IdentityEnvBox(), policy_kwargs={"action_std_units": "pixels"})
+
+
+def test_updates_per_interaction_with_minus_one():
+    """n_critic_steps = n_actor_steps = -1: one update of each per interaction collected, whatever train_freq."""
+    model = QWR("MlpPolicy", "Pendulum-v1", train_freq=50, n_critic_steps=-1, n_actor_steps=-1, batch_size=32, seed=0)
+    model.learn(200)
+    assert model._n_updates == 2 * 200
+    with pytest.raises(ValueError, match="offline training collects none"):
+        model.learn_offline(1)
+    with pytest.raises(ValueError, match=r"`n_actor_steps` must be an integer >= 1 or -1"):
+        QWR("MlpPolicy", "Pendulum-v1", n_actor_steps=-2)

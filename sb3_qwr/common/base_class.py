@@ -684,9 +684,12 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         if not 0.0 < discrete_epsilon < 1.0:
             raise ValueError(f"`discrete_epsilon` must be in (0, 1), got {discrete_epsilon!r}.")
         offline_dataset = as_offline_dataset(dataset, minari_root=minari_root, trusted=trusted)
-        if action_std is None:
-            distribution = self.actor.distribution
-            action_std = distribution.std if isinstance(distribution, FixedStdGaussian) else DEFAULT_ACTION_STD
+        distribution = self.actor.distribution
+        mu_std: float | np.ndarray = DEFAULT_ACTION_STD
+        if action_std is not None:
+            mu_std = action_std
+        elif isinstance(distribution, FixedStdGaussian):
+            mu_std = distribution.std
         self.replay_buffer = make_replay_buffer(
             offline_dataset,
             self.observation_space,
@@ -694,7 +697,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             buffer_size=buffer_size,
             n_steps=self.n_step_horizon,
             device=self.device,
-            action_std=action_std,
+            action_std=mu_std,
             discrete_epsilon=discrete_epsilon,
             replay_buffer_class=self.replay_buffer_class,  # type: ignore[arg-type]
             replay_buffer_kwargs=self.replay_buffer_kwargs,

@@ -27,7 +27,7 @@ DEFAULT_DISCRETE_EPSILON = 0.01
 def dataset_dist_params(
     actions: np.ndarray,
     action_space: spaces.Space,
-    action_std: float = DEFAULT_ACTION_STD,
+    action_std: float | np.ndarray = DEFAULT_ACTION_STD,
     discrete_epsilon: float = DEFAULT_DISCRETE_EPSILON,
 ) -> np.ndarray:
     """
@@ -72,7 +72,7 @@ def make_replay_buffer(
     buffer_size: int | None = None,
     n_steps: int = 3,
     device: th.device | str = "auto",
-    action_std: float = DEFAULT_ACTION_STD,
+    action_std: float | np.ndarray = DEFAULT_ACTION_STD,
     discrete_epsilon: float = DEFAULT_DISCRETE_EPSILON,
     replay_buffer_class: type[QWRReplayBuffer] | type[DictQWRReplayBuffer] | None = None,
     replay_buffer_kwargs: dict | None = None,
@@ -125,7 +125,7 @@ def make_replay_buffer(
 def fill_replay_buffer(
     buffer: QWRReplayBuffer | DictQWRReplayBuffer,
     dataset: OfflineDataset,
-    action_std: float = DEFAULT_ACTION_STD,
+    action_std: float | np.ndarray = DEFAULT_ACTION_STD,
     discrete_epsilon: float = DEFAULT_DISCRETE_EPSILON,
 ) -> None:
     """

@@ -10,6 +10,7 @@ Both work on tensors of any leading shape; ``n_samples`` adds a sample axis just
 """
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch as th
@@ -50,17 +51,31 @@ class FixedStdGaussian(ActionDistribution):
     Diagonal Gaussian with a fixed standard deviation (not learned), as in the paper.
 
     :param action_dim: Number of action dimensions.
-    :param std: The fixed standard deviation in the normalized action space.
+    :param std: The fixed standard deviation in the normalized action space: one for every dimension, or one per
+        dimension (``action_dim`` values).
     """
 
-    def __init__(self, action_dim: int, std: float = 0.4):
-        check_positive("action_std", std, "the fixed std of the Gaussian actor, in [-1, 1] action units")
+    def __init__(self, action_dim: int, std: float | Sequence[float] | np.ndarray = 0.4):
+        stds = np.asarray(std, dtype=np.float64).reshape(-1)
+        if stds.size not in (1, action_dim):
+            raise ValueError(
+                f"`action_std` has {stds.size} values for {action_dim} action dimensions: give 1 or {action_dim}."
+            )
+        for value in stds:
+            check_positive("action_std", float(value), "the fixed std of the Gaussian actor, in [-1, 1] action units")
         self.action_dim = action_dim
-        self.std = std
+        #: The std, a float when it is the same in every dimension, else an array of ``action_dim``.
+        self.std: float | np.ndarray = float(stds[0]) if stds.size == 1 else stds.astype(np.float32)
         self.param_dim = 2 * action_dim
+        self._std_tensors: dict[tuple[th.device, th.dtype], th.Tensor] = {}
 
     def params(self, head_output: th.Tensor) -> th.Tensor:
-        return th.cat([head_output, th.full_like(head_output, self.std)], dim=-1)
+        if isinstance(self.std, float):
+            return th.cat([head_output, th.full_like(head_output, self.std)], dim=-1)
+        key = (head_output.device, head_output.dtype)
+        if key not in self._std_tensors:  # one host-to-device copy per device and dtype
+            self._std_tensors[key] = th.as_tensor(self.std, device=head_output.device, dtype=head_output.dtype)
+        return th.cat([head_output, self._std_tensors[key].expand_as(head_output)], dim=-1)
 
     def split(self, params: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
         """Mean and std, each of shape ``(..., action_dim)``."""
@@ -117,12 +132,14 @@ class CategoricalLogits(ActionDistribution):
         return log_p.gather(-1, actions.long()).squeeze(-1)
 
 
-def make_distribution(action_space: spaces.Space, action_std: float = 0.4) -> ActionDistribution:
+def make_distribution(
+    action_space: spaces.Space, action_std: float | Sequence[float] | np.ndarray = 0.4
+) -> ActionDistribution:
     """
     The QWR distribution for an action space.
 
     :param action_space: ``Box`` or ``Discrete``.
-    :param action_std: Fixed std of the Gaussian (``Box`` only).
+    :param action_std: Fixed std of the Gaussian in normalized units, one or one per dimension (``Box`` only).
     :return: The distribution.
     """
     if isinstance(action_space, spaces.Box):
@@ -136,7 +153,10 @@ def make_distribution(action_space: spaces.Space, action_std: float = 0.4) -> Ac
 
 
 def centered_dist_params(
-    actions: np.ndarray, action_space: spaces.Space, action_std: float = 0.4, discrete_epsilon: float = 0.01
+    actions: np.ndarray,
+    action_space: spaces.Space,
+    action_std: float | np.ndarray = 0.4,
+    discrete_epsilon: float = 0.01,
 ) -> np.ndarray:
     """
     Parameters of a sampling distribution ``mu`` centered on given actions, for transitions whose real ``mu`` is
@@ -148,15 +168,17 @@ def centered_dist_params(
     :param actions: ``(N, *action_shape)`` actions, ``Box`` ones in ``[-1, 1]`` units, ``Discrete`` ones as
         indices from 0.
     :param action_space: ``Box`` or ``Discrete``.
-    :param action_std: Std of the Gaussian (``Box``).
+    :param action_std: Std of the Gaussian (``Box``), one or one per dimension.
     :param discrete_epsilon: Smoothing ``eps`` in ``(0, 1)`` (``Discrete``).
     :return: ``(N, P)`` float32 parameters.
     """
     actions = np.asarray(actions)
     if isinstance(action_space, spaces.Box):
-        check_positive("action_std", action_std, "the std of mu around each action")
+        stds = np.asarray(action_std, dtype=np.float64).reshape(-1)
+        for value in stds:
+            check_positive("action_std", float(value), "the std of mu around each action")
         means = actions.reshape(len(actions), -1).astype(np.float32)
-        return np.concatenate([means, np.full_like(means, action_std)], axis=1)
+        return np.concatenate([means, np.broadcast_to(stds.astype(np.float32), means.shape)], axis=1)
     if isinstance(action_space, spaces.Discrete):
         if not 0.0 < discrete_epsilon < 1.0:
             raise ValueError(f"`discrete_epsilon` must be in (0, 1), got {discrete_epsilon}.")

@@ -6,6 +6,7 @@ a critic and its target copy whose critic class each algorithm chooses.
 
 from typing import Any, ClassVar
 
+import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.policies import BaseModel, BasePolicy
@@ -36,7 +37,7 @@ class Actor(BasePolicy):
     :param features_extractor: Network to extract features.
     :param features_dim: Number of features.
     :param activation_fn: Activation function.
-    :param action_std: Fixed std of the Gaussian (``Box`` only).
+    :param action_std: Fixed std of the Gaussian in normalized units, one or one per dimension (``Box`` only).
     :param normalize_images: Whether to divide images by 255.
     :param head_init_range: If set, the head's weights start uniform in ``[-r, r]`` and its bias at zero;
         ``None`` keeps PyTorch's default ``Linear`` initialization.
@@ -50,7 +51,7 @@ class Actor(BasePolicy):
         features_extractor: BaseFeaturesExtractor,
         features_dim: int,
         activation_fn: type[nn.Module] = nn.ReLU,
-        action_std: float = 0.4,
+        action_std: float | list[float] = 0.4,
         normalize_images: bool = True,
         head_init_range: float | None = None,
     ):
@@ -125,6 +126,55 @@ class Actor(BasePolicy):
         return self(observation, deterministic)
 
 
+#: Values of the policy's ``weight_init``.
+WEIGHT_INITS = ("pytorch", "reference")
+#: Values of the policy's ``action_std_units``.
+ACTION_STD_UNITS = ("normalized", "env")
+#: Half-width of the uniform initialization of the output layers in the authors' reference code.
+REFERENCE_OUTPUT_RANGE = 0.01
+
+
+def normalized_action_std(action_std: float, action_space: spaces.Space, units: str) -> float | list[float]:
+    """
+    :param action_std: The Gaussian's std in ``units``.
+    :param action_space: The action space (``Box``: its bounds convert units; otherwise unused).
+    :param units: ``"normalized"`` (SB3's ``[-1, 1]`` units) or ``"env"`` (the environment's units).
+    :return: The std in normalized units: ``action_std`` itself, or one value per dimension for ``"env"``.
+    """
+    if units == "normalized" or not isinstance(action_space, spaces.Box):
+        return action_std
+    half_range = (action_space.high.astype(np.float64) - action_space.low.astype(np.float64)).reshape(-1) / 2.0
+    return [float(action_std / value) for value in half_range]
+
+
+def output_layer(network: nn.Module) -> nn.Linear:
+    """
+    :param network: A critic (its last ``Linear`` is its output layer).
+    :return: That layer.
+    """
+    linears = [module for module in network.modules() if isinstance(module, nn.Linear)]
+    return linears[-1]
+
+
+def reference_init(network: nn.Module, output: nn.Linear, output_range: float | None) -> None:
+    """
+    The initialization of the authors' reference code (trax's ``Dense``): Glorot-uniform weights and normal
+    biases of std 1e-6 in every ``Linear`` and ``Conv2d`` layer, then the output layer's weights uniform in
+    ``[-output_range, output_range]``.
+
+    :param network: The network, initialized in place.
+    :param output: Its output layer.
+    :param output_range: Half-width of the output layer's weights (``None``: Glorot-uniform as the others).
+    """
+    for module in network.modules():
+        if isinstance(module, nn.Linear | nn.Conv2d):
+            nn.init.xavier_uniform_(module.weight)
+            if module.bias is not None:
+                nn.init.normal_(module.bias, std=1e-6)
+    if output_range is not None:
+        nn.init.uniform_(output.weight, -output_range, output_range)
+
+
 def default_optimizer_kwargs(optimizer_class: type[th.optim.Optimizer]) -> dict[str, Any]:
     """
     The optimizer's keyword arguments when the user gives none: for Adam, the reference code's ``eps=1e-5`` and
@@ -170,6 +220,15 @@ class WeightedRegressionPolicy(BasePolicy):
         ``[-r, r]`` and a zero bias, as the reference code's ``Policy.head_init_range`` (0.01 in its MuJoCo
         configs). Default ``None``: PyTorch's ``Linear`` initialization, with which every published sb3-qwr
         result was measured (see ``benchmarks/RESULTS.md`` for the A/B on Hopper).
+    :param weight_init: ``"pytorch"`` (default: PyTorch's initialization of every layer) or ``"reference"``: the
+        authors' reference code's (trax's ``Dense`` defaults): Glorot-uniform weights and near-zero biases
+        (normal, std 1e-6) in every ``Linear`` and ``Conv2d`` layer, and the output layers of the actor and of the
+        critic uniform in ``[-0.01, 0.01]`` (the actor's range is ``head_init_range`` when given).
+    :param action_std_units: Units of ``action_std``: ``"normalized"`` (default: SB3's ``[-1, 1]`` action units)
+        or ``"env"``: the environment's own units, as in the authors' reference code, which explores with std 0.4
+        around actions in the environment's units. The std then differs per dimension,
+        ``action_std / ((high - low) / 2)`` in normalized units: 0.4 on HalfCheetah, Hopper and Walker2d (bounds
+        ±1), 1.0 on Humanoid (bounds ±0.4).
     """
 
     actor: Actor
@@ -194,7 +253,13 @@ class WeightedRegressionPolicy(BasePolicy):
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
         head_init_range: float | None = None,
+        weight_init: str = "pytorch",
+        action_std_units: str = "normalized",
     ):
+        if weight_init not in WEIGHT_INITS:
+            raise ValueError(f"Unknown `weight_init` {weight_init!r}: use one of {WEIGHT_INITS}.")
+        if action_std_units not in ACTION_STD_UNITS:
+            raise ValueError(f"Unknown `action_std_units` {action_std_units!r}: use one of {ACTION_STD_UNITS}.")
         if optimizer_kwargs is None:
             optimizer_kwargs = default_optimizer_kwargs(optimizer_class)
         if features_extractor_class is None:
@@ -224,10 +289,15 @@ class WeightedRegressionPolicy(BasePolicy):
             "normalize_images": normalize_images,
         }
         self.head_init_range = head_init_range
+        self.weight_init = weight_init
+        self.action_std_units = action_std_units
+        if weight_init == "reference" and head_init_range is None:
+            head_init_range = REFERENCE_OUTPUT_RANGE
+        self._actor_head_range = head_init_range
         self.actor_kwargs = {
             **net_args,
             "net_arch": actor_arch,
-            "action_std": action_std,
+            "action_std": normalized_action_std(action_std, action_space, action_std_units),
             "head_init_range": head_init_range,
         }
         self.critic_kwargs = {
@@ -244,6 +314,9 @@ class WeightedRegressionPolicy(BasePolicy):
             self.actor.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
         self.critic = self.make_critic()
+        if self.weight_init == "reference":
+            reference_init(self.actor, self.actor.head, self._actor_head_range)
+            reference_init(self.critic, output_layer(self.critic), REFERENCE_OUTPUT_RANGE)
         self.critic.optimizer = self.optimizer_class(  # type: ignore[call-arg]
             self.critic.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
@@ -262,6 +335,8 @@ class WeightedRegressionPolicy(BasePolicy):
                 "action_embed_dim": self.action_embed_dim,
                 "critic_head_arch": self.critic_head_arch,
                 "head_init_range": self.head_init_range,
+                "weight_init": self.weight_init,
+                "action_std_units": self.action_std_units,
                 "lr_schedule": self._dummy_schedule,
                 "optimizer_class": self.optimizer_class,
                 "optimizer_kwargs": self.optimizer_kwargs,
