@@ -4,64 +4,24 @@ network ``V(s)`` with the observation body of QWR's Q-network (the action gate l
 """
 
 import torch as th
-from gymnasium import spaces
-from stable_baselines3.common.policies import BaseModel
 from stable_baselines3.common.torch_layers import (
-    BaseFeaturesExtractor,
     CombinedExtractor,
     NatureCNN,
-    create_mlp,
 )
 from stable_baselines3.common.type_aliases import PyTorchObs
-from torch import nn
 
-from sb3_qwr.common.policies import WeightedRegressionPolicy
+from sb3_qwr.common.policies import CriticNetwork, WeightedRegressionPolicy
 
 
-class VCritic(BaseModel):
+class VCritic(CriticNetwork):
     """
     State-value network of AWR: ``V(s) = head(LayerNorm(Linear(body(s))))``.
 
-    It is :class:`~sb3_qwr.qwr.policies.QCritic` without the action gate ``* tanh(W a)``: the same observation body,
-    ``Linear`` to ``embed_dim``, LayerNorm, ``critic_head_arch`` ReLU layers and a scalar output, so that AWR and
-    QWR compare critics of the same size. Like ``QCritic`` the output is ``(1 - gamma) V``
-    (:class:`~sb3_qwr.AWR` scales it back).
-
-    :param observation_space: Observation space.
-    :param action_space: Action space (unused by the network; kept for SB3's ``BaseModel``).
-    :param net_arch: Hidden layers of the observation body after the features extractor.
-    :param features_extractor: Network to extract features.
-    :param features_dim: Number of features.
-    :param activation_fn: Activation function.
-    :param embed_dim: Width of the linear layer before the LayerNorm (QWR's ``action_embed_dim``).
-    :param critic_head_arch: Hidden layers after the LayerNorm.
-    :param normalize_images: Whether to divide images by 255.
+    It is :class:`~sb3_qwr.qwr.policies.QCritic` without the action gate ``* tanh(W a)`` (the same
+    :class:`~sb3_qwr.common.policies.CriticNetwork`, whose parameters it takes), so that AWR and QWR compare
+    critics of the same size. Like ``QCritic`` the output is ``(1 - gamma) V`` (:class:`~sb3_qwr.AWR` scales it
+    back).
     """
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        net_arch: list[int],
-        features_extractor: BaseFeaturesExtractor,
-        features_dim: int,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        embed_dim: int = 256,
-        critic_head_arch: list[int] | None = None,
-        normalize_images: bool = True,
-    ):
-        super().__init__(
-            observation_space,
-            action_space,
-            features_extractor=features_extractor,
-            normalize_images=normalize_images,
-        )
-        critic_head_arch = [256] if critic_head_arch is None else critic_head_arch
-        body = create_mlp(features_dim, -1, net_arch, activation_fn)
-        body_dim = net_arch[-1] if len(net_arch) > 0 else features_dim
-        self.obs_body = nn.Sequential(*body, nn.Linear(body_dim, embed_dim))
-        self.norm = nn.LayerNorm(embed_dim)
-        self.head = nn.Sequential(*create_mlp(embed_dim, 1, critic_head_arch, activation_fn))
 
     def forward(self, obs: PyTorchObs, actions: th.Tensor | None = None) -> th.Tensor:
         """
@@ -72,9 +32,7 @@ class VCritic(BaseModel):
             ``critic(observations, actions)``.
         :return: ``(B, 1)``.
         """
-        assert self.features_extractor is not None
-        features = self.extract_features(obs, self.features_extractor)
-        return self.head(self.norm(self.obs_body(features)))
+        return self.head(self.norm(self.embed_obs(obs)))
 
 
 class AWRPolicy(WeightedRegressionPolicy):
@@ -90,10 +48,7 @@ class AWRPolicy(WeightedRegressionPolicy):
     critic: VCritic
     critic_target: VCritic
 
-    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> VCritic:
-        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
-        critic_kwargs["embed_dim"] = critic_kwargs.pop("action_embed_dim")
-        return VCritic(**critic_kwargs).to(self.device)
+    critic_class = VCritic
 
 
 AWRMlpPolicy = AWRPolicy

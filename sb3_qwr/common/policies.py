@@ -126,6 +126,67 @@ class Actor(BasePolicy):
         return self(observation, deterministic)
 
 
+class CriticNetwork(BaseModel):
+    """
+    The critics' shared structure: ``head(LayerNorm(gate(Linear(body(s)))))``, the observation body, a ``Linear``
+    to ``embed_dim``, LayerNorm as in the reference code, ``critic_head_arch`` ReLU layers and a scalar output.
+    A subclass adds its action gate through :meth:`build_action_gate` (QWR's ``Q(s, a)``; AWR's ``V(s)`` has none).
+    The output is ``(1 - gamma)`` times the value: the reference code regresses its critics on targets scaled by
+    ``(1 - gamma)``, and the algorithms scale the outputs back.
+
+    :param observation_space: Observation space.
+    :param action_space: Action space.
+    :param net_arch: Hidden layers of the observation body after the features extractor.
+    :param features_extractor: Network to extract features.
+    :param features_dim: Number of features.
+    :param activation_fn: Activation function.
+    :param embed_dim: Width of the layer before the LayerNorm (the width of QWR's action gate).
+    :param critic_head_arch: Hidden layers after the LayerNorm (default ``[256]``).
+    :param normalize_images: Whether to divide images by 255.
+    """
+
+    features_extractor: BaseFeaturesExtractor
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        net_arch: list[int],
+        features_extractor: BaseFeaturesExtractor,
+        features_dim: int,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        embed_dim: int = 256,
+        critic_head_arch: list[int] | None = None,
+        normalize_images: bool = True,
+    ):
+        super().__init__(
+            observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
+        )
+        critic_head_arch = [256] if critic_head_arch is None else critic_head_arch
+        body = create_mlp(features_dim, -1, net_arch, activation_fn)
+        body_dim = net_arch[-1] if len(net_arch) > 0 else features_dim
+        self.obs_body = nn.Sequential(*body, nn.Linear(body_dim, embed_dim))
+        self.build_action_gate(action_space, embed_dim)
+        self.norm = nn.LayerNorm(embed_dim)
+        self.head = nn.Sequential(*create_mlp(embed_dim, 1, critic_head_arch, activation_fn))
+
+    def build_action_gate(self, action_space: spaces.Space, embed_dim: int) -> None:
+        """
+        Hook: create the modules through which the action enters (none for a state-value critic).
+
+        :param action_space: Action space.
+        :param embed_dim: Width of the gate.
+        """
+
+    def embed_obs(self, obs: PyTorchObs) -> th.Tensor:
+        """
+        The observation embedding ``Linear(body(s))``, shape ``(B, embed_dim)``.
+
+        :param obs: Observations.
+        """
+        return self.obs_body(self.extract_features(obs, self.features_extractor))
+
+
 #: Values of the policy's ``weight_init``.
 WEIGHT_INITS = ("pytorch", "reference")
 #: Values of the policy's ``action_std_units``.
@@ -193,8 +254,8 @@ def default_optimizer_kwargs(optimizer_class: type[th.optim.Optimizer]) -> dict[
 class WeightedRegressionPolicy(BasePolicy):
     """
     Policy base of the weighted-regression algorithms: an :class:`Actor`, a critic and its target copy, each
-    network with its own optimizer. A subclass says which critic through :meth:`make_critic` (QWR's
-    ``Q(s, a)``, AWR's ``V(s)``); everything else is shared.
+    network with its own optimizer. A subclass says which critic through ``critic_class`` (QWR's ``Q(s, a)``,
+    AWR's ``V(s)``); everything else is shared.
 
     :param observation_space: Observation space.
     :param action_space: Action space (``Box`` or ``Discrete``).
@@ -232,8 +293,10 @@ class WeightedRegressionPolicy(BasePolicy):
     """
 
     actor: Actor
-    critic: BaseModel
-    critic_target: BaseModel
+    critic: CriticNetwork
+    critic_target: CriticNetwork
+    #: The critic's class: the hook of an algorithm's policy (QWR's ``QCritic``, AWR's ``VCritic``).
+    critic_class: ClassVar[type[CriticNetwork]]
     #: Features extractor when ``features_extractor_class`` is ``None`` (set by ``CnnPolicy`` and ``MultiInputPolicy``).
     default_features_extractor_class: ClassVar[type[BaseFeaturesExtractor]] = FlattenExtractor
 
@@ -303,7 +366,7 @@ class WeightedRegressionPolicy(BasePolicy):
         self.critic_kwargs = {
             **net_args,
             "net_arch": critic_arch,
-            "action_embed_dim": action_embed_dim,
+            "embed_dim": action_embed_dim,
             "critic_head_arch": self.critic_head_arch,
         }
         self._build(lr_schedule)
@@ -350,15 +413,15 @@ class WeightedRegressionPolicy(BasePolicy):
         actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)
         return Actor(**actor_kwargs).to(self.device)
 
-    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> BaseModel:
+    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> CriticNetwork:
         """
-        Build the critic (and, called again, its target copy) from ``self.critic_kwargs``: the hook of the
-        algorithm's policy.
+        Build the critic (and, called again, its target copy): a ``critic_class`` from ``self.critic_kwargs``.
 
         :param features_extractor: A features extractor to share, or ``None`` for a new one.
         :return: The critic, on the policy's device.
         """
-        raise NotImplementedError
+        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
+        return self.critic_class(**critic_kwargs).to(self.device)
 
     def forward(self, obs: PyTorchObs, deterministic: bool = False) -> th.Tensor:
         return self._predict(obs, deterministic=deterministic)

@@ -5,82 +5,35 @@ Policies of QWR: the shared actor and a Q-network with the action gate ``o * tan
 
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.policies import BaseModel
 from stable_baselines3.common.torch_layers import (
-    BaseFeaturesExtractor,
     CombinedExtractor,
     NatureCNN,
-    create_mlp,
 )
 from stable_baselines3.common.type_aliases import PyTorchObs
 from torch import nn
 
 from sb3_qwr.common.functional import logistic_tanh
-from sb3_qwr.common.policies import WeightedRegressionPolicy
+from sb3_qwr.common.policies import CriticNetwork, WeightedRegressionPolicy
 
 
-class QCritic(BaseModel):
+class QCritic(CriticNetwork):
     """
     Q-network of QWR: ``Q(s, a) = head(LayerNorm(Linear(body(s)) * tanh(W a)))``.
 
     The action enters through a multiplicative gate (``W`` is a linear map for ``Box`` actions and an
     embedding for ``Discrete`` actions), then LayerNorm as in the reference code, then ``critic_head_arch``
     ReLU layers and a scalar output. The observation body runs once per state and is broadcast over any number
-    of actions (:meth:`embed_obs` + :meth:`q_values`), which is what makes the sampled backups cheap.
-
-    The output is ``(1 - gamma) Q``: the reference code regresses the critic on targets scaled by
-    ``(1 - gamma)`` and scales its outputs back by ``1 / (1 - gamma)``; :class:`~sb3_qwr.QWR` does that scaling.
-
-    :param observation_space: Observation space.
-    :param action_space: Action space (``Box`` or ``Discrete``).
-    :param net_arch: Hidden layers of the observation body after the features extractor.
-    :param features_extractor: Network to extract features.
-    :param features_dim: Number of features.
-    :param activation_fn: Activation function.
-    :param action_embed_dim: Width of the gate ``o * tanh(W a)``.
-    :param critic_head_arch: Hidden layers after the gate and LayerNorm.
-    :param normalize_images: Whether to divide images by 255.
+    of actions (:meth:`embed_obs` + :meth:`q_values`), which is what makes the sampled backups cheap. The output
+    is ``(1 - gamma) Q`` (:class:`~sb3_qwr.QWR` scales it back). Parameters as in
+    :class:`~sb3_qwr.common.policies.CriticNetwork`, ``embed_dim`` being the width of the gate.
     """
 
-    features_extractor: BaseFeaturesExtractor
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        net_arch: list[int],
-        features_extractor: BaseFeaturesExtractor,
-        features_dim: int,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        action_embed_dim: int = 256,
-        critic_head_arch: list[int] | None = None,
-        normalize_images: bool = True,
-    ):
-        super().__init__(
-            observation_space,
-            action_space,
-            features_extractor=features_extractor,
-            normalize_images=normalize_images,
-        )
-        critic_head_arch = [256] if critic_head_arch is None else critic_head_arch
+    def build_action_gate(self, action_space: spaces.Space, embed_dim: int) -> None:
         self.discrete = isinstance(action_space, spaces.Discrete)
-        body = create_mlp(features_dim, -1, net_arch, activation_fn)
-        body_dim = net_arch[-1] if len(net_arch) > 0 else features_dim
-        self.obs_body = nn.Sequential(*body, nn.Linear(body_dim, action_embed_dim))
         if isinstance(action_space, spaces.Discrete):
-            self.action_embedding: nn.Module = nn.Embedding(int(action_space.n), action_embed_dim)
+            self.action_embedding: nn.Module = nn.Embedding(int(action_space.n), embed_dim)
         else:
-            self.action_embedding = nn.Linear(int(th.tensor(action_space.shape).prod()), action_embed_dim)
-        self.norm = nn.LayerNorm(action_embed_dim)
-        self.head = nn.Sequential(*create_mlp(action_embed_dim, 1, critic_head_arch, activation_fn))
-
-    def embed_obs(self, obs: PyTorchObs) -> th.Tensor:
-        """
-        The observation half of the gate, ``Linear(body(s))``, shape ``(B, action_embed_dim)``.
-
-        :param obs: Observations.
-        """
-        return self.obs_body(self.extract_features(obs, self.features_extractor))
+            self.action_embedding = nn.Linear(int(th.tensor(action_space.shape).prod()), embed_dim)
 
     def q_values(self, obs_embedding: th.Tensor, actions: th.Tensor | None = None) -> th.Tensor:
         """
@@ -124,9 +77,7 @@ class QWRPolicy(WeightedRegressionPolicy):
     critic: QCritic
     critic_target: QCritic
 
-    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> QCritic:
-        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
-        return QCritic(**critic_kwargs).to(self.device)
+    critic_class = QCritic
 
 
 MlpPolicy = QWRPolicy
