@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from stable_baselines3.common.evaluation import evaluate_policy
 
 from benchmarks.common import machine_info, write_json
 
@@ -36,11 +37,11 @@ def final_evaluation(
     :param n_episodes: Number of episodes.
     :param seed: Seed of the evaluation environment.
     :param device: Torch device.
-    :return: ``returns``, ``lengths``, ``mean``, ``std``, ``deterministic``, ``wall_time_s`` and ``machine``.
+    :return: ``returns``, ``lengths``, ``mean``, ``std``, ``deterministic``, ``wall_time_s`` and ``machine``; for
+        QWR and AWR also ``reference_temperature`` (:func:`reference_temperature_evaluation`).
     """
     import yaml
     from rl_zoo3.utils import ALGOS, create_test_env, get_saved_hyperparams
-    from stable_baselines3.common.evaluation import evaluate_policy
 
     from sb3_qwr.zoo.registry import register_qwr
 
@@ -87,9 +88,10 @@ def final_evaluation(
     returns, lengths = evaluate_policy(
         model, env, n_eval_episodes=n_episodes, deterministic=True, return_episode_rewards=True, warn=False
     )
+    reference = reference_temperature_evaluation(model, env, n_episodes)
     env.close()
     returns_array = np.asarray(returns, dtype=float)
-    return {
+    result = {
         "returns": returns_array.tolist(),
         "lengths": [int(length) for length in lengths],
         "mean": float(returns_array.mean()),
@@ -97,6 +99,44 @@ def final_evaluation(
         "deterministic": True,
         "wall_time_s": time.perf_counter() - start,
         "machine": machine_info(),
+    }
+    if reference is not None:
+        result["reference_temperature"] = reference
+    return result
+
+
+#: The authors' second evaluation samples actions at temperature 0.5: std 0.4 * 0.5 in the environment's units.
+REFERENCE_EVAL_STD = 0.2
+
+
+def reference_temperature_evaluation(model: Any, env: Any, n_episodes: int) -> dict[str, Any] | None:
+    """
+    The evaluation the authors' reference code reports beside the deterministic one: actions sampled from the
+    actor's Gaussian at temperature 0.5, std 0.2 in the environment's units (trax ``SamplingAWR`` evaluates its
+    policy at temperatures 0 and 0.5). For QWR and AWR with ``Box`` actions; ``None`` for other algorithms.
+
+    :param model: The loaded model (its actor's std is changed).
+    :param env: The evaluation environment.
+    :param n_episodes: Episodes.
+    :return: ``returns``, ``mean``, ``std`` and ``action_std`` (in the environment's units).
+    """
+    from sb3_qwr.common.base_class import WeightedRegressionAlgorithm
+    from sb3_qwr.common.distributions import FixedStdGaussian
+    from sb3_qwr.common.policies import normalized_action_std
+
+    if not isinstance(model, WeightedRegressionAlgorithm) or not isinstance(model.actor.distribution, FixedStdGaussian):
+        return None
+    std = normalized_action_std(REFERENCE_EVAL_STD, model.action_space, "env")
+    model.actor.distribution = FixedStdGaussian(model.actor.distribution.action_dim, std)
+    returns, _ = evaluate_policy(
+        model, env, n_eval_episodes=n_episodes, deterministic=False, return_episode_rewards=True, warn=False
+    )
+    returns_array = np.asarray(returns, dtype=float)
+    return {
+        "returns": returns_array.tolist(),
+        "mean": float(returns_array.mean()),
+        "std": float(returns_array.std()),
+        "action_std": REFERENCE_EVAL_STD,
     }
 
 

@@ -234,8 +234,8 @@ def suite_section(
             "",
         ]
     lines += [
-        "| Environment | Algorithm | Median ± ½ IQR | IQM [95% CI] | Paper | Seeds | Steps | Steps/s (median) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| Environment | Algorithm | Median ± ½ IQR | IQM [95% CI] | Paper | Seeds | Steps | Steps/s (median) | At std 0.2 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     curve_links = []
     for env in suite.envs:
@@ -249,7 +249,7 @@ def suite_section(
                 cell = "not run"
                 if suite.not_run_here:
                     cell = _smoke_stand_in([s for s in smoke_summaries if s["variant"] == variant and s["env"] == env])
-                row = [env, labels[variant], cell, "not run", paper_text, "0", str(suite.timesteps_for(env)), "—"]
+                row = [env, labels[variant], cell, "not run", paper_text, "0", str(suite.timesteps_for(env)), "—", "—"]
             else:
                 scores = [s["final_eval"]["mean"] for s in runs]
                 iqm, low, high = iqm_interval(scores)
@@ -265,6 +265,7 @@ def suite_section(
                     str(len(runs)),
                     _steps_text(runs),
                     f"{np.median(speeds):.0f}" if speeds else "—",
+                    _reference_temperature_text(runs),
                 ]
             lines.append("| " + " | ".join(row) + " |")
         if env_runs and plots:
@@ -275,6 +276,18 @@ def suite_section(
     if curve_links:
         lines += ["Learning curves (checkpoint evaluations, median and IQR over seeds): " + ", ".join(curve_links), ""]
     return "\n".join(lines)
+
+
+def _reference_temperature_text(runs: Sequence[dict[str, Any]]) -> str:
+    """
+    :param runs: Summaries of one cell.
+    :return: Median ± half IQR of the evaluations at the reference code's temperature 0.5 (std 0.2 in the
+        environment's units), over the runs that have one, with their count; "—" when none has.
+    """
+    scores = [s["final_eval_reference_temperature"]["mean"] for s in runs if s.get("final_eval_reference_temperature")]
+    if not scores:
+        return "—"
+    return f"{median_text(scores)} ({len(scores)} seeds)" if len(scores) != len(runs) else median_text(scores)
 
 
 def _scores_text(runs: Sequence[dict[str, Any]]) -> tuple[str, str]:
@@ -378,7 +391,10 @@ def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
         "comes from a summary in `benchmarks/results/<suite>/`. Learning curves: the Zoo's checkpoint evaluations "
         "(10 episodes every `eval_freq` steps; deterministic policy, except on Atari where the Zoo evaluates the "
         "stochastic one). Steps/s: training steps over the wall time of the training process (checkpoint "
-        "evaluations included), on the machine below, which may have been shared.",
+        "evaluations included), on the machine below, which may have been shared. At std 0.2: the evaluation the "
+        "authors' reference code reports beside the deterministic one, 10 episodes of actions sampled at temperature "
+        "0.5 (std 0.2 in the environment's units), for the runs whose final evaluation made it (QWR and AWR, "
+        "from 2026-11-30 on).",
         "",
     ]
     smoke_summaries = [s for s in summaries if not SUITES[s["suite"]].comparable]

@@ -426,3 +426,21 @@ def test_marked_block_helper(tmp_path):
     path.write_text("<!-- b -->\n<!-- a -->\n")
     with pytest.raises(ValueError, match="markers"):
         common.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x")
+
+
+def test_reference_temperature_evaluation():
+    """The reference code's second evaluation: sampled actions at std 0.2 in the environment's units."""
+    import gymnasium as gym
+
+    from benchmarks.evaluate import reference_temperature_evaluation
+    from sb3_qwr import QWR
+
+    model = QWR("MlpPolicy", "Pendulum-v1", buffer_size=300, batch_size=32, seed=0)
+    env = model.get_env()
+    result = reference_temperature_evaluation(model, env, 2)
+    assert result is not None and len(result["returns"]) == 2 and result["action_std"] == 0.2
+    # Pendulum's bounds are +-2: std 0.2 in its units is 0.1 in SB3's normalized units
+    np.testing.assert_allclose(model.actor.distribution.std, [0.1])
+    from stable_baselines3 import PPO
+
+    assert reference_temperature_evaluation(PPO("MlpPolicy", gym.make("Pendulum-v1")), env, 1) is None
