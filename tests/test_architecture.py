@@ -76,3 +76,9 @@ def test_algorithms_are_siblings():
     assert not issubclass(AWR, QWR) and not issubclass(QWR, AWR)
     for path in PACKAGE.rglob("*.py"):
         assert "delattr(" not in path.read_text(), f"{path} deletes inherited attributes"
+
+
+def test_package_version_matches_the_distribution():
+    import importlib.metadata
+
+    assert sb3_qwr.__version__ == importlib.metadata.version("sb3-qwr")
