@@ -35,7 +35,7 @@ from sb3_qwr.common.buffers import (
     _QWRBufferMixin,
 )
 from sb3_qwr.common.callbacks import OfflineProgressBarCallback
-from sb3_qwr.common.checks import check_action_space, check_common_hyperparameters, check_in_interval, check_positive
+from sb3_qwr.common.checks import check_action_space, check_common_hyperparameters, check_finite, check_positive
 from sb3_qwr.common.dataset_buffer import DEFAULT_ACTION_STD, DEFAULT_DISCRETE_EPSILON, make_replay_buffer
 from sb3_qwr.common.distributions import FixedStdGaussian
 from sb3_qwr.common.policies import Actor, WeightedRegressionPolicy
@@ -322,7 +322,6 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             for the buffer (the unclipped sample in ``[-1, 1]`` units).
         """
         assert self._last_obs is not None, "self._last_obs was not set"
-        self._check_finite_transition("observation", self._last_obs)
         obs_tensor, _ = self.policy.obs_to_tensor(self._last_obs)
         with th.no_grad():
             params = self.actor.dist_params(obs_tensor)
@@ -409,7 +408,11 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             )
         if (reset_num_timesteps or self._last_obs is None) and self.replay_buffer is not None:
             self.replay_buffer.truncate_last_trajectory()
-        return super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
+        total, callback = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
+        # Later observations are checked once, as the next observation of the step that returned them.
+        assert self._last_obs is not None
+        self._check_finite_transition("observation", self._last_obs)
+        return total, callback
 
     # Training
     def train(self, gradient_steps: int, batch_size: int = 256) -> None:
@@ -680,8 +683,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         """
         if action_std is not None:
             check_positive("action_std", action_std, "the std of mu around each dataset action")
-        check_in_interval("discrete_epsilon", discrete_epsilon, 0.0, 1.0)
-        if not 0.0 < discrete_epsilon < 1.0:
+        if not 0.0 < check_finite("discrete_epsilon", discrete_epsilon) < 1.0:
             raise ValueError(f"`discrete_epsilon` must be in (0, 1), got {discrete_epsilon!r}.")
         offline_dataset = as_offline_dataset(dataset, minari_root=minari_root, trusted=trusted)
         distribution = self.actor.distribution
