@@ -52,6 +52,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, write_json
+from benchmarks.offline_peers import PEERS, run_peer
 from sb3_qwr import AWR, QWR
 from sb3_qwr.datasets import make_dataset
 from sb3_qwr.offline import from_minari
@@ -63,7 +64,16 @@ DEFAULT_WORK_DIR = BENCHMARKS_DIR / "runs" / "offline"
 TABLE_START = "<!-- offline-table:start -->"
 TABLE_END = "<!-- offline-table:end -->"
 ENVS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5")
-LABELS = {"qwr": "QWR", "awr": "AWR"}
+LABELS = {"qwr": "QWR", "awr": "AWR"} | PEERS
+COLORS = {
+    "qwr": "tab:blue",
+    "awr": "tab:orange",
+    "bc": "tab:gray",
+    "awac": "tab:green",
+    "iql": "tab:red",
+    "td3plusbc": "tab:purple",
+    "cql": "tab:brown",
+}
 # Seed offset of the evaluation environment, so that it never replays the dataset's starts.
 EVAL_SEED_OFFSET = 10_000
 
@@ -80,6 +90,8 @@ def settings_of(args: argparse.Namespace) -> dict[str, Any]:
         settings["behaviour_models"] = [label for label, _ in parse_models(args.behaviour_models)]
     if args.action_std is not None:  # profiles without it used the paper's 0.4
         settings["action_std"] = args.action_std
+    if args.min_steps:  # profiles without it stopped at --episodes
+        settings["min_steps"] = args.min_steps
     return settings | {
         "checkpoints": args.checkpoints,
         "episodes": args.episodes,
@@ -181,6 +193,7 @@ def build_dataset(env_id: str, args: argparse.Namespace, record: dict[str, Any])
         random_episodes=args.random_episodes,
         root=root,
         seed=args.behaviour_seed,
+        min_steps=args.min_steps,
     )
     record["dataset"] = {
         "id": dataset_id,
@@ -197,7 +210,8 @@ def run_one(env_id: str, algo: str, seed: int, dataset_id: str, args: argparse.N
     Train one algorithm offline on the dataset and evaluate it.
 
     :param env_id: The environment (only its spaces are used for training).
-    :param algo: ``"qwr"`` or ``"awr"``.
+    :param algo: ``"qwr"``, ``"awr"`` or one of d3rlpy's (:data:`benchmarks.offline_peers.PEERS`, trained in
+        d3rlpy's own virtualenv).
     :param seed: Seed of the algorithm.
     :param dataset_id: The Minari dataset.
     :param args: Parsed command line.
@@ -205,6 +219,18 @@ def run_one(env_id: str, algo: str, seed: int, dataset_id: str, args: argparse.N
     """
     start = time.perf_counter()
     dataset = from_minari(dataset_id, root=args.work_dir / args.profile / "minari")
+    if algo in PEERS:
+        return run_peer(
+            env_id,
+            algo,
+            seed,
+            dataset,
+            work_dir=args.work_dir / args.profile / env_id,
+            steps=args.iterations * max(args.critic_steps, args.actor_steps),
+            eval_episodes=args.eval_episodes,
+            eval_seed=seed + EVAL_SEED_OFFSET,
+            threads=args.threads,
+        )
     model = algo_classes()[algo](
         "MlpPolicy",
         gym.make(env_id),
@@ -284,25 +310,31 @@ def markdown_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def plot(results: dict[str, Any], path: Path) -> None:
-    """Figure 3: per environment, median return bars with IQR lines and the dataset's average return."""
+def plot(results: dict[str, Any], path: Path, profiles: list[str] | None = None) -> None:
+    """
+    Figure 3: per environment, median return bars with IQR lines and the dataset's average return.
+
+    :param results: All results.
+    :param path: The figure to write.
+    :param profiles: The profiles to draw (default: all).
+    """
     plt = pyplot()
     panels = [
         (name, env_id, record)
         for name, profile in results["profiles"].items()
+        if profiles is None or name in profiles
         for env_id, record in profile["envs"].items()
         if record.get("dataset") and record["runs"]
     ]
     if not panels:
         return
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6), squeeze=False)
-    colors = {"qwr": "tab:blue", "awr": "tab:orange"}
     for ax, (name, env_id, record) in zip(axes[0], panels, strict=True):
         algos = [a for a in LABELS if any(run["algo"] == a for run in record["runs"])]
         for i, algo in enumerate(algos):
             values = [run["return"] for run in record["runs"] if run["algo"] == algo]
             q25, q50, q75 = quartiles(values)
-            ax.bar(i, q50, color=colors[algo], alpha=0.8, label=LABELS[algo])
+            ax.bar(i, q50, color=COLORS[algo], alpha=0.8, label=LABELS[algo])
             ax.vlines(i, q25, q75, color="black")
             ax.scatter([i] * len(values), values, color="black", s=8, zorder=3)
         ax.axhline(record["dataset"]["average_return"], color="gray", linestyle="--", label="dataset average")
@@ -322,7 +354,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="full", help="name of this set of settings in the results")
     parser.add_argument("--envs", nargs="+", default=list(ENVS))
-    parser.add_argument("--algos", nargs="+", default=None, help="default: qwr, and awr when it exists")
+    parser.add_argument(
+        "--algos", nargs="+", default=None, help=f"qwr, awr, and d3rlpy's {', '.join(PEERS)} (default: qwr awr)"
+    )
     parser.add_argument("--seeds", type=int, default=4, help="number of seeds (0 .. seeds-1)")
     parser.add_argument(
         "--checkpoints", type=int, nargs="+", default=[50_000, 100_000, 200_000, 300_000], help="SAC steps of the checkpoints"
@@ -336,6 +370,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--episodes", type=int, default=50, help="policy episodes in the dataset")
     parser.add_argument("--random-episodes", type=int, default=0, help="random episodes in the dataset")
+    parser.add_argument(
+        "--min-steps", type=int, default=0, help="add policy episodes until they hold this many steps (default: none)"
+    )
     parser.add_argument("--noise", type=float, default=0.1, help="Gaussian action noise std in [-1, 1] units")
     parser.add_argument("--behaviour-seed", type=int, default=0, help="seed of SAC and of the dataset")
     parser.add_argument(
@@ -352,6 +389,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--figure", type=Path, default=DEFAULT_FIGURE)
     parser.add_argument("--readme", type=Path, default=DEFAULT_README, help="markdown file that gets the table")
     parser.add_argument("--report-only", action="store_true", help="only draw the figure and write the table")
+    parser.add_argument("--plot-profiles", nargs="+", default=None, help="profiles in the figure (default: all)")
     args = parser.parse_args(argv)
     th.set_num_threads(args.threads)
     args.checkpoints = sorted(args.checkpoints)
@@ -362,9 +400,9 @@ def main(argv: list[str] | None = None) -> None:
     if not args.report_only:
         classes = algo_classes()
         algos = args.algos or list(classes)
-        unknown = set(algos) - set(classes)
+        unknown = set(algos) - set(classes) - set(PEERS)
         if unknown:
-            sys.exit(f"Unknown or unavailable algorithms {sorted(unknown)}: available {sorted(classes)}.")
+            sys.exit(f"Unknown algorithms {sorted(unknown)}: available {sorted(classes) + sorted(PEERS)}.")
         settings = settings_of(args)
         profile = results["profiles"].setdefault(args.profile, {"settings": settings, "envs": {}})
         if profile["settings"] != settings:
@@ -392,7 +430,7 @@ def main(argv: list[str] | None = None) -> None:
                     )
     if not results["profiles"]:
         sys.exit(f"No results in {args.results}.")
-    plot(results, args.figure)
+    plot(results, args.figure, args.plot_profiles)
     table = markdown_table(results)
     print(table)
     if args.readme.exists():

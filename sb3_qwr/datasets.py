@@ -6,7 +6,7 @@ diverse policies").
 Usage::
 
     python -m sb3_qwr.datasets --env Hopper-v5 --policies ckpt1.zip ckpt2.zip --algo sac --episodes 50 \\
-        --noise 0.1 --dataset-id hopper/diverse-v0 [--random 10] [--root DIR]
+        --noise 0.1 --dataset-id hopper/diverse-v0 [--random 10] [--min-steps 50000] [--root DIR]
 
 The episodes are shared round-robin among the policies; each policy acts deterministically (its mean or
 arg-max) plus exploration noise: Gaussian noise of std ``noise`` in SB3's normalized ``[-1, 1]`` action units
@@ -234,6 +234,7 @@ def make_dataset(
     root: str | os.PathLike | None = None,
     seed: int = 0,
     deterministic: bool = True,
+    min_steps: int = 0,
     vecnormalize: Sequence[str | os.PathLike | None] | None = None,
     env_kwargs: dict[str, Any] | None = None,
     description: str | None = None,
@@ -254,6 +255,9 @@ def make_dataset(
         ``~/.minari/datasets``).
     :param seed: Seed of the resets (episode ``i`` resets with ``seed + i``) and of the noise.
     :param deterministic: Whether the policies act with their deterministic action before the noise.
+    :param min_steps: Keep adding policy episodes (continuing the round-robin) until the policies' episodes hold
+        at least this many steps: on tasks whose episodes end early (Hopper, Walker2d), ``episodes`` alone
+        gives a much smaller dataset than the paper's "50 trajectories of length 1000".
     :param vecnormalize: Optional VecNormalize pickle per policy (``None`` entries for none).
     :param env_kwargs: Keyword arguments of ``gym.make``.
     :param description: Description stored in the dataset's metadata.
@@ -268,6 +272,10 @@ def make_dataset(
         raise ValueError("`episodes` > 0 needs at least one policy (or use only `random_episodes`).")
     if episodes + random_episodes == 0:
         raise ValueError("The dataset would be empty: ask for episodes or random episodes.")
+    if min_steps < 0:
+        raise ValueError(f"`min_steps` must be >= 0, got {min_steps}.")
+    if min_steps > 0 and episodes == 0:
+        raise ValueError("`min_steps` > 0 needs policy episodes (`episodes` > 0 and policies).")
     if vecnormalize is not None and len(vecnormalize) != len(policies):
         raise ValueError("Give one VecNormalize path (or None) per policy.")
     classes = algo_classes()
@@ -283,16 +291,23 @@ def make_dataset(
         normalizer_path = None if vecnormalize is None else vecnormalize[index]
         normalizer = load_obs_normalizer(normalizer_path) if normalizer_path else None
         sources.append((os.fspath(path), noisy_policy(model, env.action_space, noise, rng, deterministic, normalizer)))
-    schedule = [sources[i % len(sources)] for i in range(episodes)]
     random_policy = noisy_policy(None, env.action_space, 0.0, rng)
-    schedule += [(RANDOM_SOURCE, random_policy)] * random_episodes
-
-    buffers = []
+    buffers: list[Any] = []
     returns_by_source: dict[str, list[float]] = {}
-    for episode_id, (source, policy) in enumerate(schedule):
-        episode = rollout_episode(env, policy, seed + episode_id, episode_id)
+
+    def play(source: str, policy: PolicyFn) -> int:
+        episode = rollout_episode(env, policy, seed + len(buffers), len(buffers))
         buffers.append(episode)
         returns_by_source.setdefault(source, []).append(float(np.sum(episode.rewards)))
+        return len(episode.rewards)
+
+    policy_steps = 0
+    index = 0
+    while index < episodes or policy_steps < min_steps:
+        policy_steps += play(*sources[index % len(sources)])
+        index += 1
+    for _ in range(random_episodes):
+        play(RANDOM_SOURCE, random_policy)
     env.close()
 
     if description is None:
@@ -347,6 +362,9 @@ def main(argv: Sequence[str] | None = None) -> DatasetSummary:
     )
     parser.add_argument("--noise", type=float, default=0.1, help="Box: Gaussian std in [-1, 1] units; Discrete: epsilon")
     parser.add_argument("--random", type=int, default=0, help="additional episodes of uniform random actions")
+    parser.add_argument(
+        "--min-steps", type=int, default=0, help="add policy episodes (round-robin) until they hold this many steps"
+    )
     parser.add_argument("--stochastic", action="store_true", help="sample the policies' actions instead of their mode")
     parser.add_argument("--vecnormalize", nargs="*", default=None, help="VecNormalize pickle per policy ('-' for none)")
     parser.add_argument("--root", default=None, help="directory of the local Minari datasets")
@@ -365,6 +383,7 @@ def main(argv: Sequence[str] | None = None) -> DatasetSummary:
         seed=args.seed,
         deterministic=not args.stochastic,
         vecnormalize=vecnormalize,
+        min_steps=args.min_steps,
     )
 
 

@@ -4,8 +4,10 @@ import json
 import zipfile
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
+import torch as th
 
 from benchmarks import bitflip, common, offline, report, run
 from benchmarks import bitflip_cloning as cloning
@@ -360,11 +362,12 @@ def test_offline_behaviour_models(tmp_path):
         actor_steps=5,
         eval_episodes=6,
         action_std=None,
+        min_steps=0,
     )
     settings = offline.settings_of(args)
     assert settings["behaviour_models"] == ["good"] and "action_std" not in settings  # the paper's mu
-    args.action_std = 0.1
-    assert offline.settings_of(args)["action_std"] == 0.1
+    args.action_std, args.min_steps = 0.1, 500
+    assert offline.settings_of(args)["action_std"] == 0.1 and offline.settings_of(args)["min_steps"] == 500
     results = {
         "profiles": {
             "p": {
@@ -444,3 +447,47 @@ def test_reference_temperature_evaluation():
     from stable_baselines3 import PPO
 
     assert reference_temperature_evaluation(PPO("MlpPolicy", gym.make("Pendulum-v1")), env, 1) is None
+
+
+def test_offline_peers_export_and_evaluate(tmp_path):
+    """d3rlpy's side needs its own virtualenv; what runs here (the export, the evaluation) is checked here."""
+    from benchmarks import offline_peers
+    from sb3_qwr.offline import OfflineDataset
+
+    rng = np.random.default_rng(0)
+    terminations = np.array([0, 0, 1, 0, 0, 0], dtype=bool)
+    truncations = np.array([0, 0, 0, 0, 0, 1], dtype=bool)
+    dataset = OfflineDataset(
+        observations=rng.normal(size=(6, 3)),
+        actions=rng.uniform(-1, 1, size=(6, 1)),
+        rewards=rng.normal(size=6),
+        terminations=terminations,
+        truncations=truncations,
+    )
+    path = offline_peers.export_npz(dataset, tmp_path / "d.npz")
+    with np.load(path) as data:
+        np.testing.assert_array_equal(data["terminals"], terminations.astype(np.float32))
+        np.testing.assert_array_equal(data["timeouts"], truncations.astype(np.float32))
+        assert data["observations"].dtype == np.float32 and data["actions"].shape == (6, 1)
+    cut = OfflineDataset(**{k: getattr(dataset, k)[:4] for k in ("observations", "actions", "rewards")},
+                         terminations=terminations[:4], truncations=truncations[:4])  # fmt: skip
+    with pytest.raises(ValueError, match="whole episodes"):
+        offline_peers.export_npz(cut, tmp_path / "cut.npz")
+
+    class Constant(th.nn.Module):
+        def forward(self, x: th.Tensor) -> th.Tensor:
+            return th.full((x.shape[0], 1), 5.0)  # out of Pendulum's bounds: clipped to 2
+
+    th.jit.trace(Constant(), th.zeros(1, 3)).save(str(tmp_path / "policy.pt"))
+    returns = offline_peers.evaluate_torchscript(tmp_path / "policy.pt", "Pendulum-v1", episodes=2, seed=7)
+    env = gym.make("Pendulum-v1")
+    env.reset(seed=7)
+    expected = []
+    for _ in range(2):
+        env.reset()
+        total, done = 0.0, False
+        while not done:
+            _, reward, terminated, truncated, _ = env.step(np.array([2.0], dtype=np.float32))
+            total, done = total + float(reward), terminated or truncated
+        expected.append(total)
+    np.testing.assert_allclose(returns, expected)

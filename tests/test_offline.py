@@ -253,6 +253,25 @@ def test_minari_round_trip(tmp_path: Path) -> None:
     assert len(loaded) == 600 and model.replay_buffer.size() == 600
 
 
+def test_dataset_min_steps(tmp_path: Path) -> None:
+    """``--min-steps`` continues the policies' round-robin until their episodes hold enough steps."""
+    policy = QWR("MlpPolicy", "CartPole-v1", device="cpu", seed=0)
+    policy.save(tmp_path / "policy.zip")
+    common = ["--env", "CartPole-v1", "--policies", str(tmp_path / "policy.zip"), "--algo", "qwr", "--noise", "0.0"]
+    common += ["--root", str(tmp_path / "minari")]
+    short = make_dataset_main([*common, "--episodes", "2", "--dataset-id", "test/short-v0"])
+    longer = make_dataset_main([*common, "--episodes", "2", "--min-steps", "300", "--dataset-id", "test/long-v0"])
+    lengths = [len(r) for r in longer.returns_by_source.values()]
+    assert short.n_episodes == 2 and longer.n_episodes > 2 and lengths == [longer.n_episodes]
+    assert longer.n_steps >= 300
+    # Removing the last episode drops below the minimum: no episode more than needed.
+    dataset = from_minari("test/long-v0", root=tmp_path / "minari")
+    last_start = np.flatnonzero(dataset.terminations | dataset.truncations)[-2] + 1
+    assert last_start < 300
+    with pytest.raises(ValueError, match="min_steps"):
+        make_dataset_main(["--env", "CartPole-v1", "--random", "2", "--min-steps", "10", "--dataset-id", "x/y-v0"])
+
+
 # Checks of malformed input
 def _mutations() -> list[tuple[str, dict[str, Any], str]]:
     d = small_pendulum_dataset()
