@@ -10,7 +10,9 @@ on the v5 task, exactly as QWR is evaluated (deterministic episodes, the same ev
 
 Gradient steps: a QWR iteration is ``critic_steps`` critic updates then ``actor_steps`` actor updates; a d3rlpy
 step updates its critic and its actor once each, so d3rlpy gets ``iterations * max(critic_steps, actor_steps)``
-steps (30,000 for the paper's 30 iterations of 1000), each with the batch size of its own defaults.
+steps (30,000 for the paper's 30 iterations of 1000), batches of 256 (BC: d3rlpy's default of 100). The
+settings of each algorithm are in ``benchmarks/d3rlpy_worker.py``; the worker's output goes to ``worker.log``
+beside its policy.
 """
 
 import json
@@ -162,7 +164,10 @@ def run_peer(
     command = [str(python), str(WORKER), "--data", str(data), "--algo", algo, "--seed", str(seed)]
     command += ["--steps", str(steps), "--policy", str(out / "policy.pt"), "--record", str(out / "train.json")]
     command += ["--threads", str(threads)]
-    subprocess.run(command, check=True)
+    done = subprocess.run(command, capture_output=True, text=True)
+    (out / "worker.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    if done.returncode != 0:
+        raise RuntimeError(f"d3rlpy {algo} failed (exit {done.returncode}); its output:\n{done.stderr[-3000:]}")
     train = json.loads((out / "train.json").read_text(encoding="utf-8"))
     returns = evaluate_torchscript(out / "policy.pt", env_id, eval_episodes, eval_seed)
     return {
