@@ -114,7 +114,7 @@ def test_qwr_yml_matches_table4_and_constructor() -> None:
         "backup_temperature": 0.3,
         "backup_scale": "mad",
     }
-    for env_id in (*MUJOCO_V5, "atari", "default", "Pendulum-v1", "CartPole-v1", "LunarLander-v3"):
+    for env_id in (*MUJOCO_V5, "atari", "default", "InvertedPendulum-v5", "Pendulum-v1", "CartPole-v1", "LunarLander-v3"):
         entry = hyperparams[env_id]
         assert {key: entry[key] for key in table4} == table4, env_id
     for env_id in MUJOCO_V5:
