@@ -3,9 +3,15 @@ Train QWR on one environment and print its evaluation return beside what "solved
 ``python -m sb3_qwr`` (InvertedPendulum-v5, 15K interactions, the paper's Table 4 settings).
 
 Why this task: it comes with the package (MuJoCo is a dependency), and QWR with the paper's settings solves it
-within the quick start's budget (``benchmarks/RESULTS.md``, "Quick start"); on Pendulum-v1, which SAC solves in
-about 5K steps, QWR's 1000-step iterations and fixed-std Gaussian need more than 20K steps to be reliably below
--200.
+within the quick start's budget; on Pendulum-v1, which SAC solves in about 5K steps, QWR's 1000-step iterations
+and fixed-std Gaussian need more than 20K steps to get below -200 (``benchmarks/results/quickstart.jsonl``).
+
+While training, the deterministic policy is evaluated every ``--eval-freq`` steps (as the RL Zoo's
+``EvalCallback`` does) and each result is printed. At the end the final policy is evaluated on
+``--eval-episodes`` fresh episodes, and so is the best checkpoint when it is not the final one: once QWR solves
+a task whose value is nearly flat, the advantage standardization of the paper (Appendix 6.1) can move the policy
+away and back again (on InvertedPendulum-v5, checkpoints at 1000 then about 500 then 1000), so the Zoo keeps
+``best_model.zip`` and so does this command (``--save`` writes both).
 
 ``--sac`` also trains SB3's SAC with the same budget and prints its return (Box actions only). For full
 experiments (hyperparameter files, evaluation callbacks, tuning, plots) use the RL Zoo command
@@ -13,11 +19,15 @@ experiments (hyperparameter files, evaluation callbacks, tuning, plots) use the 
 """
 
 import argparse
+import copy
 import time
+from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 
 from sb3_qwr.qwr import QWR
@@ -38,21 +48,52 @@ def solved_threshold(env_id: str) -> float | None:
     return None if threshold is None else float(threshold)
 
 
-def train_and_evaluate(model: BaseAlgorithm, timesteps: int, episodes: int, progress_bar: bool) -> tuple[float, float, float]:
+class CheckpointEvaluation(BaseCallback):
     """
-    :param model: A model.
-    :param timesteps: Environment interactions.
+    Evaluate the deterministic policy every ``eval_freq`` steps on its own environment, print the result and keep
+    a copy of the best policy's parameters.
+
+    :param env_id: The task.
+    :param eval_freq: Steps between evaluations (0: none).
+    :param episodes: Episodes per evaluation.
+    :param seed: Seed of the evaluation environment.
+    """
+
+    def __init__(self, env_id: str, eval_freq: int, episodes: int, seed: int) -> None:
+        super().__init__()
+        self.eval_env = gym.make(env_id)
+        self.eval_env.reset(seed=seed + 1000)
+        self.eval_freq = eval_freq
+        self.episodes = episodes
+        self.best_return = -np.inf
+        self.best_timesteps = 0
+        self.best_state: dict[str, Any] | None = None
+
+    def _on_step(self) -> bool:
+        if self.eval_freq > 0 and self.num_timesteps % self.eval_freq == 0:
+            mean, _ = evaluate_policy(self.model, self.eval_env, n_eval_episodes=self.episodes)
+            print(f"  {self.num_timesteps} steps: evaluation return {mean:.1f} ({self.episodes} episodes)", flush=True)
+            if mean > self.best_return:
+                self.best_return, self.best_timesteps = float(mean), self.num_timesteps
+                self.best_state = copy.deepcopy(self.model.policy.state_dict())
+        return True
+
+
+def evaluate(model: BaseAlgorithm, episodes: int) -> tuple[float, float]:
+    """
+    :param model: A model with its environment.
     :param episodes: Evaluation episodes (deterministic policy).
-    :param progress_bar: Show a progress bar while training.
-    :return: Mean and std of the evaluation return, and the training seconds.
+    :return: Mean and std of the evaluation return.
     """
-    start = time.perf_counter()
-    model.learn(timesteps, progress_bar=progress_bar)
-    seconds = time.perf_counter() - start
     env = model.get_env()
     assert env is not None
     returns, _ = evaluate_policy(model, env, n_eval_episodes=episodes, return_episode_rewards=True)
-    return float(np.mean(returns)), float(np.std(returns)), seconds
+    return float(np.mean(returns)), float(np.std(returns))
+
+
+def verdict(mean_return: float, threshold: float | None) -> str:
+    """:return: `` (solved)``, `` (not solved)`` or nothing when the task has no threshold."""
+    return "" if threshold is None else (" (solved)" if mean_return >= threshold else " (not solved)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,36 +104,56 @@ def main(argv: list[str] | None = None) -> None:
     """
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="InvertedPendulum-v5", help="Gymnasium environment id")
-    parser.add_argument("--timesteps", type=int, default=15_000, help="environment interactions")
+    parser.add_argument(
+        "--timesteps", type=int, default=15_000, help="environment interactions (rounded up to whole iterations)"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--eval-episodes", type=int, default=10, help="episodes of the final evaluations")
+    parser.add_argument("--eval-freq", type=int, default=2500, help="steps between checkpoint evaluations (0: none)")
+    parser.add_argument("--checkpoint-episodes", type=int, default=5, help="episodes per checkpoint evaluation")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="see help(sb3_qwr.QWR)")
     parser.add_argument("--sac", action="store_true", help="also train SB3's SAC with the same budget")
-    parser.add_argument("--save", default=None, help="path to save the trained model (.zip)")
+    parser.add_argument("--save", default=None, help="save the final model there (.zip), the best as <name>_best.zip")
     parser.add_argument("--no-progress-bar", action="store_true")
     args = parser.parse_args(argv)
 
     threshold = solved_threshold(args.env)
     solved = "no threshold defined" if threshold is None else f"solved from {threshold:g}"
     model = QWR("MlpPolicy", args.env, seed=args.seed, device=args.device, precision=args.precision)
-    mean_return, std_return, seconds = train_and_evaluate(model, args.timesteps, args.eval_episodes, not args.no_progress_bar)
-    verdict = "" if threshold is None else (" (solved)" if mean_return >= threshold else " (not solved)")
+    checkpoints = CheckpointEvaluation(args.env, args.eval_freq, args.checkpoint_episodes, args.seed)
+    start = time.perf_counter()
+    model.learn(args.timesteps, callback=checkpoints, progress_bar=not args.no_progress_bar)
+    seconds = time.perf_counter() - start
+    mean_return, std_return = evaluate(model, args.eval_episodes)
     print(
-        f"QWR on {args.env}: {args.timesteps} steps in {seconds:.0f} s, evaluation return {mean_return:.1f} +- "
-        f"{std_return:.1f} over {args.eval_episodes} episodes{verdict}; {solved}"
+        f"QWR on {args.env}: {model.num_timesteps} steps in {seconds:.0f} s, evaluation return {mean_return:.1f} +- "
+        f"{std_return:.1f} over {args.eval_episodes} episodes{verdict(mean_return, threshold)}; {solved}"
     )
     if args.save:
         model.save(args.save)
+    if checkpoints.best_state is not None and checkpoints.best_timesteps != model.num_timesteps:
+        model.policy.load_state_dict(checkpoints.best_state)
+        best_mean, best_std = evaluate(model, args.eval_episodes)
+        print(
+            f"QWR best checkpoint ({checkpoints.best_timesteps} steps): evaluation return {best_mean:.1f} +- "
+            f"{best_std:.1f} over {args.eval_episodes} new episodes{verdict(best_mean, threshold)}"
+        )
+        if args.save:
+            path = Path(args.save)
+            model.save(path.with_name(path.stem.removesuffix(".zip") + "_best.zip"))
     if args.sac:
         from stable_baselines3 import SAC
 
         sac = SAC("MlpPolicy", args.env, seed=args.seed, device=args.device)
-        mean_return, std_return, seconds = train_and_evaluate(
-            sac, args.timesteps, args.eval_episodes, not args.no_progress_bar
+        start = time.perf_counter()
+        sac.learn(args.timesteps, progress_bar=not args.no_progress_bar)
+        seconds = time.perf_counter() - start
+        mean_return, std_return = evaluate(sac, args.eval_episodes)
+        print(
+            f"SAC on {args.env}: {sac.num_timesteps} steps in {seconds:.0f} s, evaluation return {mean_return:.1f} +- "
+            f"{std_return:.1f}{verdict(mean_return, threshold)}"
         )
-        text = f"{mean_return:.1f} +- {std_return:.1f}"
-        print(f"SAC on {args.env}: {args.timesteps} steps in {seconds:.0f} s, evaluation return {text}")
 
 
 if __name__ == "__main__":
