@@ -71,10 +71,13 @@ class CheckpointEvaluation(BaseCallback):
 
     def _on_step(self) -> bool:
         if self.eval_freq > 0 and self.num_timesteps % self.eval_freq == 0:
-            mean, _ = evaluate_policy(self.model, self.eval_env, n_eval_episodes=self.episodes)
+            returns, _ = evaluate_policy(
+                self.model, self.eval_env, n_eval_episodes=self.episodes, return_episode_rewards=True
+            )
+            mean = float(np.mean(returns))
             print(f"  {self.num_timesteps} steps: evaluation return {mean:.1f} ({self.episodes} episodes)", flush=True)
             if mean > self.best_return:
-                self.best_return, self.best_timesteps = float(mean), self.num_timesteps
+                self.best_return, self.best_timesteps = mean, self.num_timesteps
                 self.best_state = copy.deepcopy(self.model.policy.state_dict())
         return True
 
