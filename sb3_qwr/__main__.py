@@ -71,9 +71,7 @@ class CheckpointEvaluation(BaseCallback):
 
     def _on_step(self) -> bool:
         if self.eval_freq > 0 and self.num_timesteps % self.eval_freq == 0:
-            returns, _ = evaluate_policy(
-                self.model, self.eval_env, n_eval_episodes=self.episodes, return_episode_rewards=True
-            )
+            returns, _ = evaluate_policy(self.model, self.eval_env, n_eval_episodes=self.episodes, return_episode_rewards=True)
             mean = float(np.mean(returns))
             print(f"  {self.num_timesteps} steps: evaluation return {mean:.1f} ({self.episodes} episodes)", flush=True)
             if mean > self.best_return:
