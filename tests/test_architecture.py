@@ -82,3 +82,17 @@ def test_package_version_matches_the_distribution():
     import importlib.metadata
 
     assert sb3_qwr.__version__ == importlib.metadata.version("sb3-qwr")
+
+
+def test_every_package_is_installed():
+    """A folder of modules without ``__init__.py`` imports from the source tree (a namespace package) but is left
+    out of the wheel by ``find_packages``: ``pip install .`` then fails on import."""
+    from setuptools import find_packages
+
+    root = Path(sb3_qwr.__file__).resolve().parent
+    folders = {p.parent for p in root.rglob("*.py") if "__pycache__" not in p.parts}
+    packages = set(find_packages(str(root.parent), include=["sb3_qwr*"]))
+    missing = sorted(
+        str(f.relative_to(root.parent)) for f in folders if ".".join(f.relative_to(root.parent).parts) not in packages
+    )
+    assert not missing, f"folders without __init__.py (not installed by pip install .): {missing}"
