@@ -112,14 +112,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--every", type=int, default=2000, help="steps between evaluations")
     parser.add_argument("--episodes", type=int, default=5, help="evaluation episodes per checkpoint")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--action-std-units",
+        default="normalized",
+        choices=("normalized", "env"),
+        help="policy option action_std_units (env: the reference code's exploration)",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--report", action="store_true", help="only summarize the stored curves")
     args = parser.parse_args(argv)
     if not args.report:
         th.set_num_threads(args.threads)
         for seed in args.seeds:
-            record = {"env": args.env, "seed": seed, "config": "defaults", "threads": args.threads}
-            model = QWR("MlpPolicy", args.env, seed=seed)
+            units = args.action_std_units
+            config = "defaults" if units == "normalized" else f"action_std_units={units}"
+            record = {"env": args.env, "seed": seed, "config": config, "threads": args.threads}
+            model = QWR("MlpPolicy", args.env, seed=seed, policy_kwargs={"action_std_units": units})
             model.learn(args.timesteps, callback=CheckpointEvaluation(args.every, args.episodes, args.output, record))
     print(report(args.output))
 
