@@ -29,6 +29,7 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.monitor import Monitor
 
 from sb3_qwr.qwr import QWR
 
@@ -61,7 +62,7 @@ class CheckpointEvaluation(BaseCallback):
 
     def __init__(self, env_id: str, eval_freq: int, episodes: int, seed: int) -> None:
         super().__init__()
-        self.eval_env = gym.make(env_id)
+        self.eval_env = Monitor(gym.make(env_id))
         self.eval_env.reset(seed=seed + 1000)
         self.eval_freq = eval_freq
         self.episodes = episodes
