@@ -8,10 +8,10 @@ and fixed-std Gaussian need more than 20K steps to get below -200 (``benchmarks/
 
 While training, the deterministic policy is evaluated every ``--eval-freq`` steps (as the RL Zoo's
 ``EvalCallback`` does) and each result is printed. At the end the final policy is evaluated on
-``--eval-episodes`` fresh episodes, and so is the best checkpoint when it is not the final one: once QWR solves
-a task whose value is nearly flat, the advantage standardization of the paper (Appendix 6.1) can move the policy
-away and back again (on InvertedPendulum-v5, checkpoints at 1000 then about 500 then 1000), so the Zoo keeps
-``best_model.zip`` and so does this command (``--save`` writes both).
+``--eval-episodes`` fresh episodes, and so is the best checkpoint when it is not the final one: a policy that
+solved the task can fall back for a while before it solves it again (on InvertedPendulum-v5, checkpoints at
+1000, then about 500, then 1000), which is why the Zoo keeps ``best_model.zip``; so does this command
+(``--save`` writes both).
 
 ``--sac`` also trains SB3's SAC with the same budget and prints its return (Box actions only). For full
 experiments (hyperparameter files, evaluation callbacks, tuning, plots) use the RL Zoo command
