@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error(f"not found: {', '.join(missing)}")
     env = {**os.environ, ENABLE: "1", "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "benchmarks.sb3_dropin", "-p", "no:cacheprovider", *paths]
+    command = [sys.executable, "-m", "pytest", "-q", "-rfEs", "-p", "benchmarks.sb3_dropin", "-p", "no:cacheprovider", *paths]
     command += ["--rootdir", str(args.sb3_tests.parent)]
     start = time.perf_counter()
     result = subprocess.run(command, cwd=args.sb3_tests.parent, env=env, capture_output=True, text=True, timeout=args.timeout)
