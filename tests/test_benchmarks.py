@@ -491,3 +491,17 @@ def test_offline_peers_export_and_evaluate(tmp_path):
             total, done = total + float(reward), terminated or truncated
         expected.append(total)
     np.testing.assert_allclose(returns, expected)
+
+
+def test_sb3_dropin_failures_are_explained_or_reported():
+    from benchmarks.sb3_dropin import explain_failures
+
+    explained, unexplained = explain_failures(
+        [
+            "FAILED tests/test_run.py::test_offpolicy_multi_env[SAC] - assert 8 == (3 * 2)",
+            "FAILED tests/test_save_load.py::test_something_new[QWR] - AssertionError",
+        ]
+    )
+    assert list(explained) == ["tests/test_run.py::test_offpolicy_multi_env[SAC]"]
+    assert "n_updates" in explained["tests/test_run.py::test_offpolicy_multi_env[SAC]"]
+    assert unexplained == ["FAILED tests/test_save_load.py::test_something_new[QWR] - AssertionError"]
