@@ -60,6 +60,7 @@ from sb3_qwr.offline import from_minari
 DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "offline.json"
 DEFAULT_FIGURE = BENCHMARKS_DIR / "offline.png"
 DEFAULT_README = BENCHMARKS_DIR / "README.md"
+DEFAULT_RESULTS_MD = BENCHMARKS_DIR / "RESULTS.md"
 DEFAULT_WORK_DIR = BENCHMARKS_DIR / "runs" / "offline"
 TABLE_START = "<!-- offline-table:start -->"
 TABLE_END = "<!-- offline-table:end -->"
@@ -303,9 +304,11 @@ def markdown_table(results: dict[str, Any]) -> str:
         )
         lines.append(
             f"- `{name}`: {sources}, {s['episodes']} policy episodes (noise "
-            f"{s['noise']}) + {s['random_episodes']} random episodes, {s['iterations']} iterations of "
+            f"{s['noise']}{', continued to ' + str(s['min_steps']) + ' steps' if s.get('min_steps') else ''}) + "
+            f"{s['random_episodes']} random episodes, {s['iterations']} iterations of "
             f"{s['critic_steps']} critic + {s['actor_steps']} actor updates, {s['eval_episodes']} evaluation episodes"
-            f"{', mu std ' + str(s['action_std']) if 'action_std' in s else ''}."
+            f"{', mu std ' + str(s['action_std']) if 'action_std' in s else ''}; d3rlpy's algorithms: "
+            f"{s['iterations'] * max(s['critic_steps'], s['actor_steps'])} gradient steps."
         )
     return "\n".join(lines)
 
@@ -387,7 +390,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="checkpoints and datasets")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--figure", type=Path, default=DEFAULT_FIGURE)
-    parser.add_argument("--readme", type=Path, default=DEFAULT_README, help="markdown file that gets the table")
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        nargs="+",
+        default=[DEFAULT_README, DEFAULT_RESULTS_MD],
+        help="markdown files that get the table (between the offline-table markers)",
+    )
     parser.add_argument("--report-only", action="store_true", help="only draw the figure and write the table")
     parser.add_argument("--plot-profiles", nargs="+", default=None, help="profiles in the figure (default: all)")
     args = parser.parse_args(argv)
@@ -433,8 +442,9 @@ def main(argv: list[str] | None = None) -> None:
     plot(results, args.figure, args.plot_profiles)
     table = markdown_table(results)
     print(table)
-    if args.readme.exists():
-        replace_marked_block(args.readme, TABLE_START, TABLE_END, table)
+    for readme in args.readme:
+        if readme.exists():
+            replace_marked_block(readme, TABLE_START, TABLE_END, table)
 
 
 if __name__ == "__main__":
