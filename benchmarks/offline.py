@@ -19,8 +19,9 @@ Protocol of Figure 3 (profile ``full``, the defaults): for each of HalfCheetah-v
 
 Everything is resumable: the checkpoints and datasets live under ``--work-dir`` (ignored by git) and are reused,
 every finished (profile, env, algo, seed) run is appended to the results JSON at once and skipped when it is
-there. The figure and the markdown table (``benchmarks/README.md``, section "Offline (Figure 3)") are redrawn
-from the JSON at the end; every profile in the JSON gets its own rows, labeled with its settings.
+there. The figure and the markdown table (``benchmarks/README.md`` and ``benchmarks/RESULTS.md``, section "Offline
+(Figure 3)") are redrawn from the JSON at the end; every profile in the JSON gets its own rows, labeled with its
+settings.
 
 Usage::
 
