@@ -8,7 +8,7 @@ and fixed-std Gaussian need more than 20K steps to get below -200 (``benchmarks/
 
 While training, the deterministic policy is evaluated every ``--eval-freq`` steps (as the RL Zoo's
 ``EvalCallback`` does) and each result is printed. At the end the final policy is evaluated on
-``--eval-episodes`` fresh episodes, and so is the best checkpoint when it is not the final one: a policy that
+``--eval-episodes`` fresh episodes, and so is the best checkpoint when it scored more than the final policy: one that
 solved the task can fall back for a while before it solves it again (on InvertedPendulum-v5, checkpoints at
 1000, then about 500, then 1000), which is why the Zoo keeps ``best_model.zip``; so does this command
 (``--save`` writes both).
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.save:
         model.save(args.save)
-    if checkpoints.best_state is not None and checkpoints.best_timesteps != model.num_timesteps:
+    if checkpoints.best_state is not None and checkpoints.best_return > mean_return:
         model.policy.load_state_dict(checkpoints.best_state)
         best_mean, best_std = evaluate(model, args.eval_episodes)
         print(
