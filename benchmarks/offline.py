@@ -53,7 +53,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, write_json
-from benchmarks.offline_peers import PEERS, run_peer
+from benchmarks.offline_peers import PEERS, run_peer, run_record
 from sb3_qwr import AWR, QWR
 from sb3_qwr.datasets import make_dataset
 from sb3_qwr.offline import from_minari
@@ -247,15 +247,7 @@ def run_one(env_id: str, algo: str, seed: int, dataset_id: str, args: argparse.N
     eval_env.reset(seed=seed + EVAL_SEED_OFFSET)
     returns, _ = evaluate_policy(model, eval_env, args.eval_episodes, deterministic=True, return_episode_rewards=True)
     assert model.num_timesteps == 0, "offline training must not step the environment"
-    episode_returns = [float(r) for r in returns]
-    return {
-        "env": env_id,
-        "algo": algo,
-        "seed": seed,
-        "return": float(np.mean(episode_returns)),
-        "episode_returns": episode_returns,
-        "train_seconds": round(time.perf_counter() - start, 1),
-    }
+    return run_record(env_id, algo, seed, list(returns), time.perf_counter() - start)
 
 
 def load_results(path: Path) -> dict[str, Any]:

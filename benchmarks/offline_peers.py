@@ -127,6 +127,28 @@ def evaluate_torchscript(policy_path: Path, env_id: str, episodes: int, seed: in
     return returns
 
 
+def run_record(env_id: str, algo: str, seed: int, returns: list[float], seconds: float) -> dict[str, Any]:
+    """
+    The record of one offline run, the same for QWR, AWR and d3rlpy's algorithms.
+
+    :param env_id: The task.
+    :param algo: The algorithm's name.
+    :param seed: Its seed.
+    :param returns: The evaluation episodes' returns.
+    :param seconds: Training (and evaluation) wall time.
+    :return: ``env``, ``algo``, ``seed``, ``return`` (the mean), ``episode_returns``, ``train_seconds``.
+    """
+    episode_returns = [float(r) for r in returns]
+    return {
+        "env": env_id,
+        "algo": algo,
+        "seed": seed,
+        "return": float(np.mean(episode_returns)),
+        "episode_returns": episode_returns,
+        "train_seconds": round(seconds, 1),
+    }
+
+
 def run_peer(
     env_id: str,
     algo: str,
@@ -170,14 +192,5 @@ def run_peer(
         raise RuntimeError(f"d3rlpy {algo} failed (exit {done.returncode}); its output:\n{done.stderr[-3000:]}")
     train = json.loads((out / "train.json").read_text(encoding="utf-8"))
     returns = evaluate_torchscript(out / "policy.pt", env_id, eval_episodes, eval_seed)
-    return {
-        "env": env_id,
-        "algo": algo,
-        "seed": seed,
-        "return": float(np.mean(returns)),
-        "episode_returns": returns,
-        "train_seconds": round(time.perf_counter() - start, 1),
-        "gradient_steps": steps,
-        "batch_size": train["batch_size"],
-        "library": f"d3rlpy {train['d3rlpy']}",
-    }
+    record = run_record(env_id, algo, seed, returns, time.perf_counter() - start)
+    return record | {"gradient_steps": steps, "batch_size": train["batch_size"], "library": f"d3rlpy {train['d3rlpy']}"}

@@ -491,6 +491,15 @@ def test_offline_peers_export_and_evaluate(tmp_path):
             total, done = total + float(reward), terminated or truncated
         expected.append(total)
     np.testing.assert_allclose(returns, expected)
+    record = offline_peers.run_record("Pendulum-v1", "iql", 3, returns, 1.26)
+    assert record == {
+        "env": "Pendulum-v1",
+        "algo": "iql",
+        "seed": 3,
+        "return": float(np.mean(expected)),
+        "episode_returns": returns,
+        "train_seconds": 1.3,
+    }
 
 
 def test_sb3_dropin_failures_are_explained_or_reported():
