@@ -185,14 +185,15 @@ def main(argv: list[str] | None = None) -> int:
     summary = next((line for line in reversed(lines) if re.search(r"\d+ (passed|failed)", line)), "")
     counts = {key: int(value) for value, key in re.findall(r"(\d+) (passed|failed|skipped|error)", summary)}
     failures = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
+    explained, unexplained = explain_failures(failures)
     record = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "modules": args.modules,
         "counts": counts,
         "summary": summary,
         "failed": failures,
-        "failed_explained": explain_failures(failures)[0],
-        "failed_unexplained": explain_failures(failures)[1],
+        "failed_explained": explained,
+        "failed_unexplained": unexplained,
         "skipped_reasons": SKIPPED,
         "wall_time_s": time.perf_counter() - start,
         "versions": package_versions(),
