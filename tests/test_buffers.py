@@ -190,6 +190,33 @@ def test_sample_batches_are_the_batches_of_their_indices(max_bytes: int):
         th.testing.assert_close(s.dist_params[:, 0], s.observations[:, 0])
 
 
+@pytest.mark.parametrize("max_bytes", [2**30, 1])
+def test_sample_batches_fill_the_missing_distributions(max_bytes: int):
+    """fill_missing writes its parameters exactly where a batch has no stored mu; everything else is unchanged."""
+    buffer = QWRReplayBuffer(60, OBS_SPACE, ACT_SPACE, device="cpu", n_steps=3)
+    fill(buffer, 45, {(9, 0): "term", (19, 0): "trunc", (30, 0): "term"})
+    np.random.seed(1)
+    plain = list(buffer.sample_batches(5, 16, max_bytes=max_bytes))
+    calls = []
+
+    def params_of(obs: th.Tensor) -> th.Tensor:
+        calls.append(len(obs))
+        return 1000.0 + obs[:, :1].repeat(1, buffer.dist_params.shape[-1])
+
+    np.random.seed(1)
+    filled = list(buffer.sample_batches(5, 16, max_bytes=max_bytes, fill_missing=params_of))
+    assert len(calls) == (1 if max_bytes > 1 else sum(len(b.missing_next_dist_params) > 0 for b in plain))
+    for before, after in zip(plain, filled, strict=True):
+        assert after.missing_next_dist_params.numel() == 0
+        expected = before.next_dist_params.reshape(-1, buffer.dist_params.shape[-1]).clone()
+        missing = before.missing_next_dist_params
+        next_obs = before.next_observations.reshape(-1, *OBS_SPACE.shape)
+        expected[missing] = 1000.0 + next_obs[missing, :1]
+        th.testing.assert_close(after.next_dist_params.reshape(expected.shape), expected)
+        for name in ("observations", "actions", "dist_params", "rewards", "terminations", "valid"):
+            th.testing.assert_close(getattr(after, name), getattr(before, name), msg=name)
+
+
 def test_optimize_memory_usage_reads_the_same_sequences():
     """With SB3's optimize_memory_usage the next observation is the following row's: the samples are the same."""
     buffers = [

@@ -6,7 +6,8 @@ import pytest
 import torch as th
 
 from sb3_qwr import AWR, QWR
-from sb3_qwr.common.functional import logistic_tanh
+from sb3_qwr.common.functional import logistic_tanh, tanh_gate
+from sb3_qwr.qwr.policies import QCritic
 
 FAST = {"train_freq": 200, "n_critic_steps": 5, "n_actor_steps": 5, "batch_size": 32, "buffer_size": 1000, "seed": 0}
 
@@ -15,6 +16,40 @@ def test_logistic_tanh_is_tanh():
     x = th.linspace(-30.0, 30.0, 100_001, dtype=th.float64).float()
     np.testing.assert_allclose(logistic_tanh(x).numpy(), np.tanh(x.double().numpy()), rtol=0, atol=3e-7)
     assert logistic_tanh(th.zeros(3)).abs().max() == 0.0
+
+
+def test_tanh_gate_is_o_times_tanh():
+    th.manual_seed(0)
+    obs_embedding, z = th.randn(64, 1, 32) * 3.0, th.randn(64, 4, 32) * 4.0
+    reference = obs_embedding.double() * th.tanh(z.double())  # the paper's o * tanh(W a)
+    gate = tanh_gate(obs_embedding, 2.0 * z)
+    assert gate.shape == (64, 4, 32)
+    np.testing.assert_allclose(gate.double().numpy(), reference.numpy(), rtol=0, atol=3e-6)
+    # gradients reach both factors as through o * tanh(z)
+    o1, z1 = obs_embedding.clone().requires_grad_(), z.clone().requires_grad_()
+    tanh_gate(o1, 2.0 * z1).sum().backward()
+    o2, z2 = obs_embedding.double().requires_grad_(), z.double().requires_grad_()
+    (o2 * th.tanh(z2)).sum().backward()
+    np.testing.assert_allclose(o1.grad.numpy(), o2.grad.numpy(), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(z1.grad.numpy(), z2.grad.numpy(), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("env_id", ["Pendulum-v1", "CartPole-v1"])
+def test_q_critic_is_the_papers_gated_network(env_id):
+    """QCritic's Q(s, a) = head(LayerNorm(Linear(body(s)) * tanh(W a))), written out with torch.tanh."""
+    model = QWR("MlpPolicy", env_id, device="cpu", **FAST)
+    critic: QCritic = model.critic
+    obs = th.randn(8, *model.observation_space.shape)
+    with th.no_grad():
+        embedding = critic.embed_obs(obs)
+        if critic.discrete:
+            gate = th.tanh(critic.action_embedding.weight).unsqueeze(0)
+            actions = None
+        else:
+            actions = th.rand(8, 3, 1) * 2 - 1
+            gate = th.tanh(actions @ critic.action_embedding.weight.T + critic.action_embedding.bias)
+        expected = critic.head(critic.norm(embedding.unsqueeze(-2) * gate)).squeeze(-1)
+        th.testing.assert_close(critic.q_values(embedding, actions), expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("algo", [QWR, AWR])

@@ -22,7 +22,15 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BaseModel
 from stable_baselines3.common.save_util import load_from_pkl
 from stable_baselines3.common.torch_layers import NatureCNN
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutReturn, Schedule, TrainFreq, TrainFrequencyUnit
+from stable_baselines3.common.type_aliases import (
+    GymEnv,
+    MaybeCallback,
+    PyTorchObs,
+    RolloutReturn,
+    Schedule,
+    TrainFreq,
+    TrainFrequencyUnit,
+)
 from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
@@ -229,6 +237,10 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         if _init_setup_model:
             self._setup_model()
 
+    #: Whether the critic target reads ``mu`` at the next states (QWR's sampled backup; AWR's ``V`` does not): the
+    #: critic phase then has the next states without a stored ``mu`` filled by :meth:`current_dist_params`, once
+    #: per sampled chunk.
+    _uses_next_dist_params: ClassVar[bool] = False
     #: Constructor arguments checked again when a model is loaded (``load``'s keyword arguments and
     #: ``custom_objects`` replace saved values without going through ``__init__``).
     _checked_arguments: ClassVar[tuple[str, ...]] = (
@@ -484,7 +496,10 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
     def _train_critic(self, batch_size: int, stats: dict[str, list[th.Tensor]], n_updates: int | None = None) -> None:
         # All the phase's batches are drawn in a few chunks (the buffer does not change during a phase)
         n_updates = self.n_critic_steps if n_updates is None else n_updates
-        batches = self.replay_buffer.sample_batches(n_updates, batch_size, env=self._vec_normalize_env)
+        fill_missing = self.current_dist_params if self._uses_next_dist_params else None
+        batches = self.replay_buffer.sample_batches(
+            n_updates, batch_size, env=self._vec_normalize_env, fill_missing=fill_missing
+        )
         for step, data in enumerate(batches):
             # Hard copy of the critic into its target every target_update_interval updates
             if step % self.target_update_interval == 0:
@@ -517,6 +532,17 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             stats["actor_loss"].append(actor_loss.loss.detach())
             stats["weight_mean"].append(actor_loss.weight_mean.detach())
             stats["weight_max"].append(actor_loss.weight_max.detach())
+
+    def current_dist_params(self, obs: PyTorchObs) -> th.Tensor:
+        """
+        The current actor's distribution parameters (no gradient, under :meth:`_autocast`): what the critic target
+        uses at a next state whose ``mu`` is not stored.
+
+        :param obs: Observations.
+        :return: ``(B, P)`` parameters, float32.
+        """
+        with th.no_grad(), self._autocast():
+            return self.actor.dist_params(obs)
 
     def _autocast(self) -> th.autocast:
         """

@@ -9,7 +9,7 @@ observations) extend SB3's buffers with both, and keep SB3's layout ``(buffer_si
 ``save_replay_buffer``/``load_replay_buffer`` and VecNormalize work as for SAC.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -20,6 +20,11 @@ from stable_baselines3.common.type_aliases import TensorDict
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_qwr.common.distributions import centered_dist_params, make_distribution
+from sb3_qwr.common.utils import flatten_obs, index_obs
+
+#: Computes the distribution parameters ``(M, P)`` of ``M`` observations (the current actor's, for next states
+#: with no stored ``mu``).
+DistParamsFn = Callable[[th.Tensor | TensorDict], th.Tensor]
 
 
 class QWRReplayBufferSamples(NamedTuple):
@@ -270,7 +275,12 @@ class _QWRBufferMixin:
         return QWRStateSamples(obs, self.to_torch(self.dist_params[batch_inds, env_inds]))  # type: ignore[attr-defined]
 
     def sample_batches(
-        self, n_batches: int, batch_size: int, env: VecNormalize | None = None, max_bytes: int = 64 * 2**20
+        self,
+        n_batches: int,
+        batch_size: int,
+        env: VecNormalize | None = None,
+        max_bytes: int = 64 * 2**20,
+        fill_missing: DistParamsFn | None = None,
     ) -> Iterator[QWRReplayBufferSamples]:
         """
         ``n_batches`` batches of :meth:`sample`, drawn in chunks of as many batches as fit in ``max_bytes`` of
@@ -281,6 +291,11 @@ class _QWRBufferMixin:
         :param batch_size: Transitions per batch.
         :param env: VecNormalize to normalize observations and rewards with, if any.
         :param max_bytes: Bound on the observations gathered at once.
+        :param fill_missing: If given, the distribution parameters of the next states with no stored ``mu`` are
+            computed by it, once per chunk, and written into ``next_dist_params`` (the batches then have no
+            ``missing_next_dist_params``). QWR's critic phase passes its actor's ``dist_params``: the actor does
+            not change during that phase, so this is the per-batch computation of the critic target done in one
+            pass per chunk.
         :return: The batches, one at a time (views into the chunk's tensors).
         """
         rows_per_batch = batch_size * (1 + self.n_steps)
@@ -290,6 +305,8 @@ class _QWRBufferMixin:
             count = min(per_chunk, n_batches - done)
             batch_inds = self._sample_rows(count * batch_size)
             chunk, missing_counts = self._qwr_chunk(batch_inds, env, count)
+            if fill_missing is not None:
+                chunk, missing_counts = _fill_missing(chunk, missing_counts, fill_missing)
             yield from _split_samples(chunk, missing_counts)
             done += count
 
@@ -408,6 +425,33 @@ class DictQWRReplayBuffer(_QWRBufferMixin, DictReplayBuffer):  # type: ignore[mi
         obs = self._normalize_obs({key: arr[rows, cols] for key, arr in storage.items()}, env)
         assert isinstance(obs, dict)
         return {key: self.to_torch(value) for key, value in obs.items()}
+
+
+def _fill_missing(
+    chunk: QWRReplayBufferSamples, missing_counts: np.ndarray, fill: DistParamsFn
+) -> tuple[QWRReplayBufferSamples, np.ndarray]:
+    """
+    Write ``fill``'s distribution parameters for the next states of a chunk that have no stored ``mu``.
+
+    :param chunk: A chunk of ``n`` batches (see ``_qwr_chunk``).
+    :param missing_counts: ``(n,)`` number of those next states in each batch.
+    :param fill: Computes the parameters of observations.
+    :return: The chunk with none missing, and zero counts.
+    """
+    if chunk.missing_next_dist_params.numel() == 0:
+        return chunk, missing_counts
+    n_batches = len(missing_counts)
+    per_batch = chunk.rewards.numel() // n_batches  # B * T next states per batch
+    offsets = np.repeat(np.arange(n_batches, dtype=np.int64) * per_batch, missing_counts)
+    rows = chunk.missing_next_dist_params + th.as_tensor(offsets, device=chunk.missing_next_dist_params.device)
+    next_obs = flatten_obs(chunk.next_observations, chunk.rewards.numel())
+    params = chunk.next_dist_params.reshape(-1, chunk.next_dist_params.shape[-1])
+    params = params.index_copy(0, rows, fill(index_obs(next_obs, rows)).to(params.dtype))
+    filled = chunk._replace(
+        next_dist_params=params.reshape(chunk.next_dist_params.shape),
+        missing_next_dist_params=chunk.missing_next_dist_params[:0],
+    )
+    return filled, np.zeros_like(missing_counts)
 
 
 def _split_obs(obs: th.Tensor | TensorDict, n_batches: int) -> list[th.Tensor | TensorDict]:

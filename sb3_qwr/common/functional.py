@@ -214,3 +214,17 @@ def logistic_tanh(x: th.Tensor) -> th.Tensor:
     :return: ``tanh(x)``, same shape and dtype.
     """
     return 2.0 * th.sigmoid(2.0 * x) - 1.0
+
+
+def tanh_gate(obs_embedding: th.Tensor, doubled_preactivation: th.Tensor) -> th.Tensor:
+    """
+    The critic's action gate ``o * tanh(z)`` from ``2 z``, computed as ``2 o sigmoid(2 z) - o`` in one fused
+    ``addcmul``: the same function as ``o * logistic_tanh(z)`` (see :func:`logistic_tanh`), with three fewer passes
+    over the ``B * T * k`` rows of a critic target (the doubling is folded into the gate's weights by the caller).
+    In bfloat16 the rounding is that of ``sigmoid``'s output, as in ``logistic_tanh``.
+
+    :param obs_embedding: ``o``, shape ``(..., 1, E)`` (broadcast over the actions).
+    :param doubled_preactivation: ``2 z``, shape ``(..., k, E)``.
+    :return: ``o * tanh(z)``, shape ``(..., k, E)``.
+    """
+    return th.addcmul(-obs_embedding, obs_embedding, th.sigmoid(doubled_preactivation), value=2.0)

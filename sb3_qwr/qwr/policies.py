@@ -11,8 +11,9 @@ from stable_baselines3.common.torch_layers import (
 )
 from stable_baselines3.common.type_aliases import PyTorchObs
 from torch import nn
+from torch.nn import functional as F
 
-from sb3_qwr.common.functional import logistic_tanh
+from sb3_qwr.common.functional import tanh_gate
 from sb3_qwr.common.policies import CriticNetwork, WeightedRegressionPolicy
 
 
@@ -44,16 +45,18 @@ class QCritic(CriticNetwork):
             ``None`` evaluates every action.
         :return: ``(B, k)`` (``(B, n)`` for all discrete actions).
         """
+        # ``2 z`` of the gate ``tanh(z)``, the doubling folded into the (small) weights: see ``tanh_gate``
         if self.discrete:
             assert isinstance(self.action_embedding, nn.Embedding)
             if actions is None:
-                gate = logistic_tanh(self.action_embedding.weight).unsqueeze(0)  # (1, n, E)
+                doubled = 2.0 * self.action_embedding.weight.unsqueeze(0)  # (1, n, E)
             else:
-                gate = logistic_tanh(self.action_embedding(actions.long().squeeze(-1)))  # (B, k, E)
+                doubled = 2.0 * self.action_embedding(actions.long().squeeze(-1))  # (B, k, E)
         else:
             assert actions is not None, "Box actions must be given to the critic."
-            gate = logistic_tanh(self.action_embedding(actions))
-        hidden = self.norm(obs_embedding.unsqueeze(-2) * gate)
+            assert isinstance(self.action_embedding, nn.Linear)
+            doubled = F.linear(actions, 2.0 * self.action_embedding.weight, 2.0 * self.action_embedding.bias)
+        hidden = self.norm(tanh_gate(obs_embedding.unsqueeze(-2), doubled))
         return self.head(hidden).squeeze(-1)
 
     def forward(self, obs: PyTorchObs, actions: th.Tensor) -> th.Tensor:

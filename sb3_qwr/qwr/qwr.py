@@ -132,6 +132,7 @@ class QWR(WeightedRegressionAlgorithm):
         "backup_temperature",
         "backup_scale",
     )
+    _uses_next_dist_params = True
     policy: QWRPolicy
     critic: QCritic
     critic_target: QCritic
