@@ -514,3 +514,67 @@ def test_sb3_dropin_failures_are_explained_or_reported():
     assert list(explained) == ["tests/test_run.py::test_offpolicy_multi_env[SAC]"]
     assert "n_updates" in explained["tests/test_run.py::test_offpolicy_multi_env[SAC]"]
     assert unexplained == ["FAILED tests/test_save_load.py::test_something_new[QWR] - AssertionError"]
+
+
+def test_offline_to_online_curves(tmp_path, monkeypatch):
+    """Offline then online keeps the dataset in the buffer; both variants' curves start at step 0; table and figure."""
+    from benchmarks import offline_to_online
+    from sb3_qwr import QWR
+    from sb3_qwr.datasets import make_dataset
+
+    root = tmp_path / "work" / "tiny" / "minari"
+    summary = make_dataset("Pendulum-v1", "pendulum/tiny-v0", episodes=0, random_episodes=2, root=root, verbose=0)
+    offline_results = tmp_path / "offline.json"
+    common.write_json(
+        offline_results,
+        {
+            "profiles": {
+                "tiny": {
+                    "settings": {"action_std": 0.3},
+                    "envs": {
+                        "Pendulum-v1": {
+                            "dataset": {
+                                "id": "pendulum/tiny-v0",
+                                "episodes": summary.n_episodes,
+                                "steps": summary.n_steps,
+                                "average_return": summary.average_return,
+                            },
+                            "runs": [],
+                        }
+                    },
+                }
+            }
+        },
+    )
+    buffers = []
+    original_learn = QWR.learn
+
+    def learn(self, *args, **kwargs):
+        buffers.append((self.replay_buffer.size(), self.replay_buffer.buffer_size))
+        return original_learn(self, *args, **kwargs)
+
+    monkeypatch.setattr(QWR, "learn", learn)
+    results, markdown = tmp_path / "o2o.json", tmp_path / "RESULTS.md"
+    markdown.write_text(f"# R\n\n{offline_to_online.TABLE_START}\nold\n{offline_to_online.TABLE_END}\n\nafter\n")
+    args = [
+        "--env", "Pendulum-v1", "--profile", "tiny", "--seeds", "1", "--online-steps", "1000", "--iterations", "1",
+        "--critic-steps", "3", "--actor-steps", "3", "--eval-freq", "500", "--eval-episodes", "1", "--device", "cpu",
+        "--work-dir", str(tmp_path / "work"), "--offline-results", str(offline_results), "--results", str(results),
+        "--figure", str(tmp_path / "o2o.png"), "--readme", str(markdown),
+    ]  # fmt: skip
+    offline_to_online.main(args)
+    # offline-online: the dataset is in the buffer when the online phase starts, with room for every online step
+    assert buffers == [(400, 1400), (0, 50_000)]
+    record = common.read_json(results)["envs"]["Pendulum-v1"]
+    assert record["settings"]["action_std"] == 0.3  # the profile's mu
+    assert sorted((run["variant"], run["steps"]) for run in record["runs"]) == [
+        ("offline-online", [0, 500, 1000]),
+        ("scratch", [0, 500, 1000]),
+    ]
+    text = markdown.read_text()
+    assert "| Pendulum-v1 | offline-online |" in text and "old" not in text and text.endswith("after\n")
+    assert (tmp_path / "o2o.png").exists()
+    offline_to_online.main(args)  # finished runs are skipped
+    assert len(common.read_json(results)["envs"]["Pendulum-v1"]["runs"]) == 2
+    with pytest.raises(SystemExit, match="No Pendulum-v1 dataset of profile 'other'"):
+        offline_to_online.main([*args[:2], "--profile", "other", *args[4:]])
