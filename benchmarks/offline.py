@@ -346,6 +346,16 @@ def plot(results: dict[str, Any], path: Path, profiles: list[str] | None = None)
     plt.close(fig)
 
 
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The offline phase's and the evaluation's options (shared with ``benchmarks/offline_to_online.py``)."""
+    parser.add_argument("--iterations", type=int, default=30, help="offline iterations")
+    parser.add_argument("--critic-steps", type=int, default=1000, help="critic updates per iteration")
+    parser.add_argument("--actor-steps", type=int, default=1000, help="actor updates per iteration")
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="full", help="name of this set of settings in the results")
@@ -374,12 +384,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--action-std", type=float, default=None, help="std of mu around the dataset actions (default: the paper's 0.4)"
     )
-    parser.add_argument("--iterations", type=int, default=30)
-    parser.add_argument("--critic-steps", type=int, default=1000, help="critic updates per iteration")
-    parser.add_argument("--actor-steps", type=int, default=1000, help="actor updates per iteration")
-    parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_training_arguments(parser)
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="checkpoints and datasets")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--figure", type=Path, default=DEFAULT_FIGURE)

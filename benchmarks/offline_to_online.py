@@ -43,7 +43,7 @@ from stable_baselines3.common.monitor import Monitor
 
 from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, write_json
 from benchmarks.offline import DEFAULT_RESULTS as OFFLINE_RESULTS
-from benchmarks.offline import DEFAULT_WORK_DIR, EVAL_SEED_OFFSET, quartiles
+from benchmarks.offline import DEFAULT_WORK_DIR, EVAL_SEED_OFFSET, add_training_arguments, quartiles
 from sb3_qwr import QWR
 from sb3_qwr.offline import from_minari
 
@@ -218,14 +218,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0 .. seeds-1)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--online-steps", type=int, default=50_000)
-    parser.add_argument("--iterations", type=int, default=30, help="offline iterations")
-    parser.add_argument("--critic-steps", type=int, default=1000, help="critic updates per iteration")
-    parser.add_argument("--actor-steps", type=int, default=1000, help="actor updates per iteration")
+    add_training_arguments(parser)
     parser.add_argument("--action-std", type=float, default=None, help="std of mu (default: the profile's, else 0.4)")
     parser.add_argument("--eval-freq", type=int, default=5000, help="online steps between evaluations")
-    parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="benchmarks/offline.py's work dir")
     parser.add_argument("--offline-results", type=Path, default=OFFLINE_RESULTS)
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
