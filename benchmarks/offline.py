@@ -266,6 +266,14 @@ def quartiles(values: list[float]) -> tuple[float, float, float]:
     return float(q25), float(q50), float(q75)
 
 
+def quartiles_cell(values: list[float]) -> str:
+    """A table cell: ``median (25th to 75th percentile, n)``, or ``not run`` without values."""
+    if not values:
+        return "not run"
+    q25, q50, q75 = quartiles(values)
+    return f"{q50:.0f} ({q25:.0f} to {q75:.0f}, {len(values)})"
+
+
 def markdown_table(results: dict[str, Any]) -> str:
     """One row per (profile, env): dataset return, then median (IQR, seeds) of each algorithm."""
     algos = sorted({run["algo"] for p in results["profiles"].values() for e in p["envs"].values() for run in e["runs"]})
@@ -280,12 +288,7 @@ def markdown_table(results: dict[str, Any]) -> str:
                 continue
             row = [name, env_id, f"{data['episodes']}, {data['steps']}", f"{data['average_return']:.0f}"]
             for algo in algos:
-                values = [run["return"] for run in record["runs"] if run["algo"] == algo]
-                if values:
-                    q25, q50, q75 = quartiles(values)
-                    row.append(f"{q50:.0f} ({q25:.0f} to {q75:.0f}, {len(values)})")
-                else:
-                    row.append("not run")
+                row.append(quartiles_cell([run["return"] for run in record["runs"] if run["algo"] == algo]))
             lines.append("| " + " | ".join(row) + " |")
     lines.append("")
     for name, profile in results["profiles"].items():

@@ -43,7 +43,7 @@ from stable_baselines3.common.monitor import Monitor
 
 from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, write_json
 from benchmarks.offline import DEFAULT_RESULTS as OFFLINE_RESULTS
-from benchmarks.offline import DEFAULT_WORK_DIR, EVAL_SEED_OFFSET, add_training_arguments, quartiles
+from benchmarks.offline import DEFAULT_WORK_DIR, EVAL_SEED_OFFSET, add_training_arguments, quartiles_cell
 from sb3_qwr import QWR
 from sb3_qwr.offline import from_minari
 
@@ -162,11 +162,7 @@ def table(results: dict[str, Any], at: tuple[int, ...] = (0, 10_000, 25_000, 50_
             row = [env_id, variant]
             for steps in at:
                 values = [run["returns"][run["steps"].index(steps)] for run in runs if steps in run["steps"]]
-                if values:
-                    q25, q50, q75 = quartiles(values)
-                    row.append(f"{q50:.0f} ({q25:.0f} to {q75:.0f}, {len(values)})")
-                else:
-                    row.append("not run")
+                row.append(quartiles_cell(values))
             lines.append("| " + " | ".join(row) + " |")
         data = record["dataset"]
         s = record["settings"]
