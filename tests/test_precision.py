@@ -6,16 +6,10 @@ import pytest
 import torch as th
 
 from sb3_qwr import AWR, QWR
-from sb3_qwr.common.functional import logistic_tanh, tanh_gate
+from sb3_qwr.common.functional import tanh_gate
 from sb3_qwr.qwr.policies import QCritic
 
 FAST = {"train_freq": 200, "n_critic_steps": 5, "n_actor_steps": 5, "batch_size": 32, "buffer_size": 1000, "seed": 0}
-
-
-def test_logistic_tanh_is_tanh():
-    x = th.linspace(-30.0, 30.0, 100_001, dtype=th.float64).float()
-    np.testing.assert_allclose(logistic_tanh(x).numpy(), np.tanh(x.double().numpy()), rtol=0, atol=3e-7)
-    assert logistic_tanh(th.zeros(3)).abs().max() == 0.0
 
 
 def test_tanh_gate_is_o_times_tanh():
@@ -25,6 +19,10 @@ def test_tanh_gate_is_o_times_tanh():
     gate = tanh_gate(obs_embedding, 2.0 * z)
     assert gate.shape == (64, 4, 32)
     np.testing.assert_allclose(gate.double().numpy(), reference.numpy(), rtol=0, atol=3e-6)
+    # tanh over its whole range (o = 1), including saturation and 0
+    x = th.linspace(-30.0, 30.0, 100_001, dtype=th.float64).float()
+    np.testing.assert_allclose(tanh_gate(th.ones(1), 2.0 * x).numpy(), np.tanh(x.double().numpy()), rtol=0, atol=3e-7)
+    assert tanh_gate(th.ones(3), th.zeros(3)).abs().max() == 0.0
     # gradients reach both factors as through o * tanh(z)
     o1, z1 = obs_embedding.clone().requires_grad_(), z.clone().requires_grad_()
     tanh_gate(o1, 2.0 * z1).sum().backward()
