@@ -306,7 +306,7 @@ class _QWRBufferMixin:
             batch_inds = self._sample_rows(count * batch_size)
             chunk, missing_counts = self._qwr_chunk(batch_inds, env, count)
             if fill_missing is not None:
-                chunk, missing_counts = _fill_missing(chunk, missing_counts, fill_missing)
+                chunk, missing_counts = fill_missing_dist_params(chunk, missing_counts, fill_missing)
             yield from _split_samples(chunk, missing_counts)
             done += count
 
@@ -427,13 +427,13 @@ class DictQWRReplayBuffer(_QWRBufferMixin, DictReplayBuffer):  # type: ignore[mi
         return {key: self.to_torch(value) for key, value in obs.items()}
 
 
-def _fill_missing(
+def fill_missing_dist_params(
     chunk: QWRReplayBufferSamples, missing_counts: np.ndarray, fill: DistParamsFn
 ) -> tuple[QWRReplayBufferSamples, np.ndarray]:
     """
     Write ``fill``'s distribution parameters for the next states of a chunk that have no stored ``mu``.
 
-    :param chunk: A chunk of ``n`` batches (see ``_qwr_chunk``).
+    :param chunk: A chunk of ``n`` batches (see ``_qwr_chunk``; one batch of ``sample`` is a chunk of 1).
     :param missing_counts: ``(n,)`` number of those next states in each batch.
     :param fill: Computes the parameters of observations.
     :return: The chunk with none missing, and zero counts.

@@ -3,17 +3,18 @@
 from collections.abc import Iterator
 from typing import Any, ClassVar, TypeVar
 
+import numpy as np
 import torch as th
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
 from sb3_qwr.common.base_class import ActorLoss, WeightedRegressionAlgorithm
-from sb3_qwr.common.buffers import QWRReplayBufferSamples, QWRStateSamples
+from sb3_qwr.common.buffers import QWRReplayBufferSamples, QWRStateSamples, fill_missing_dist_params
 from sb3_qwr.common.checks import check_common_hyperparameters, check_positive, check_positive_int
 from sb3_qwr.common.distributions import CategoricalLogits
 from sb3_qwr.common.functional import BACKUP_KINDS, SCALE_KINDS, advantage_weights, backup, td_lambda_target
-from sb3_qwr.common.utils import flatten_obs, index_obs
+from sb3_qwr.common.utils import flatten_obs
 from sb3_qwr.qwr.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, QCritic, QWRPolicy
 
 SelfQWR = TypeVar("SelfQWR", bound="QWR")
@@ -229,11 +230,11 @@ class QWR(WeightedRegressionAlgorithm):
         :return: ``(B,)`` targets in return units.
         """
         batch, horizon = data.rewards.shape
+        n_missing = data.missing_next_dist_params.numel()
+        if n_missing > 0:  # a batch the buffer did not fill (the critic phase's are filled per chunk)
+            data, _ = fill_missing_dist_params(data, np.array([n_missing]), self.current_dist_params)
         next_obs = flatten_obs(data.next_observations, batch * horizon)
         params = data.next_dist_params.reshape(batch * horizon, -1)
-        if data.missing_next_dist_params.numel() > 0:
-            missing = data.missing_next_dist_params
-            params = params.index_copy(0, missing, self.actor.dist_params(index_obs(next_obs, missing)))
         embedding = self.critic_target.embed_obs(next_obs)
         distribution = self.actor.distribution
         if isinstance(distribution, CategoricalLogits):
