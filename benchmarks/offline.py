@@ -233,6 +233,26 @@ def run_one(env_id: str, algo: str, seed: int, dataset_id: str, args: argparse.N
             eval_seed=seed + EVAL_SEED_OFFSET,
             threads=args.threads,
         )
+    model = train_offline_model(algo, env_id, seed, dataset, args, args.action_std)
+    returns = evaluate_offline(model, env_id, seed, args.eval_episodes)
+    return run_record(env_id, algo, seed, returns, time.perf_counter() - start)
+
+
+def train_offline_model(
+    algo: str, env_id: str, seed: int, dataset: Any, args: argparse.Namespace, action_std: float | None
+) -> QWR | AWR:
+    """
+    QWR or AWR as the offline runs train it: Table 4's settings with ``--critic-steps`` and ``--actor-steps`` updates
+    per iteration, ``load_dataset(dataset, action_std=action_std)``, then ``learn_offline(--iterations)``.
+
+    :param algo: ``"qwr"`` or ``"awr"``.
+    :param env_id: The environment (only its spaces are used).
+    :param seed: Seed of the algorithm.
+    :param dataset: What ``load_dataset`` accepts.
+    :param args: Parsed command line (``critic_steps``, ``actor_steps``, ``iterations``, ``device``).
+    :param action_std: Std of mu (``None``: the paper's 0.4).
+    :return: The trained model.
+    """
     model = algo_classes()[algo](
         "MlpPolicy",
         gym.make(env_id),
@@ -241,13 +261,28 @@ def run_one(env_id: str, algo: str, seed: int, dataset_id: str, args: argparse.N
         seed=seed,
         device=args.device,
     )
-    model.load_dataset(dataset, action_std=args.action_std)
+    model.load_dataset(dataset, action_std=action_std)
     model.learn_offline(args.iterations)
+    assert model.num_timesteps == 0, "offline training must not step the environment"
+    return model
+
+
+def evaluate_offline(model: QWR | AWR, env_id: str, seed: int, episodes: int) -> list[float]:
+    """
+    The score of an offline run: ``episodes`` deterministic episodes, the evaluation environment reset with
+    ``seed + EVAL_SEED_OFFSET``.
+
+    :param model: The trained model.
+    :param env_id: The environment.
+    :param seed: Seed of the run.
+    :param episodes: Number of episodes.
+    :return: The episode returns.
+    """
     eval_env = Monitor(gym.make(env_id))
     eval_env.reset(seed=seed + EVAL_SEED_OFFSET)
-    returns, _ = evaluate_policy(model, eval_env, args.eval_episodes, deterministic=True, return_episode_rewards=True)
-    assert model.num_timesteps == 0, "offline training must not step the environment"
-    return run_record(env_id, algo, seed, list(returns), time.perf_counter() - start)
+    returns, _ = evaluate_policy(model, eval_env, episodes, deterministic=True, return_episode_rewards=True)
+    assert isinstance(returns, list)
+    return [float(value) for value in returns]
 
 
 def load_results(path: Path) -> dict[str, Any]:

@@ -578,3 +578,128 @@ def test_offline_to_online_curves(tmp_path, monkeypatch):
     assert len(common.read_json(results)["envs"]["Pendulum-v1"]["runs"]) == 2
     with pytest.raises(SystemExit, match="No Pendulum-v1 dataset of profile 'other'"):
         offline_to_online.main([*args[:2], "--profile", "other", *args[4:]])
+
+
+def test_offline_weights_sources_and_shares():
+    from benchmarks import offline_weights
+
+    ends = np.array([2, 4, 8, 9, 12])  # 5 episodes of 3, 2, 4, 1, 3 steps; the last one random
+    expected = []
+    for episode, length in enumerate([3, 2, 4, 1, 3]):
+        expected += [episode % 2 if episode < 4 else 2] * length
+    assert offline_weights.step_sources(ends, n_sources=2, policy_episodes=4).tolist() == expected
+
+    rng = np.random.default_rng(0)
+    weights, sources = rng.uniform(0.1, 5.0, size=50), rng.integers(0, 2, size=50)  # no random episode here
+    shares = offline_weights.weight_shares(weights, sources, ["a", "b", "random"])
+    assert set(shares) == {"a", "b"}
+    for index, name in enumerate(["a", "b"]):
+        picked = [w for w, s in zip(weights, sources, strict=True) if s == index]
+        assert shares[name]["data_share"] == pytest.approx(len(picked) / 50)
+        assert shares[name]["weight_share"] == pytest.approx(sum(picked) / sum(weights))
+        assert shares[name]["mean_weight"] == pytest.approx(sum(picked) / len(picked))
+    unit = offline_weights.to_unit(np.array([[-0.4, 0.0, 0.4]]), gym.spaces.Box(-0.4, 0.4, (3,)))
+    np.testing.assert_allclose(unit, [[-1.0, 0.0, 1.0]], atol=1e-6)
+
+
+def test_offline_weights_state_weights_are_the_actor_losses():
+    """Every stored state gets the weight of the algorithm's own actor loss (AWR: against the formula in one batch)."""
+    from benchmarks import offline_weights
+    from sb3_qwr import AWR, QWR
+    from sb3_qwr.common.functional import advantage_weights
+    from sb3_qwr.offline import OfflineDataset
+
+    rng = np.random.default_rng(0)
+    n = 60
+    dataset = OfflineDataset(
+        observations=rng.normal(size=(n, 3)).astype(np.float32),
+        actions=rng.uniform(-2, 2, size=(n, 1)).astype(np.float32),
+        rewards=rng.normal(size=n).astype(np.float32),
+        terminations=np.zeros(n),
+        truncations=(np.arange(n) % 20 == 19),
+        next_observations=rng.normal(size=(n, 3)).astype(np.float32),
+    )
+    for cls in (AWR, QWR):
+        model = cls("MlpPolicy", "Pendulum-v1", n_critic_steps=2, n_actor_steps=2, batch_size=16, seed=0)
+        model.load_dataset(dataset)
+        model.learn_offline(1)
+        weights = offline_weights.state_weights_of(model, batch_size=n, seed=3)
+        assert weights.shape == (n,) and np.isfinite(weights).all() and (weights > 0).all()
+        assert (weights <= model.max_weight + 1e-6).all()
+        assert np.array_equal(weights, offline_weights.state_weights_of(model, batch_size=n, seed=3))
+        if cls is AWR:  # one batch holding every state, in the permuted order: the formula on the buffer's rows
+            order = np.random.default_rng(3).permutation(n)
+            data = model.replay_buffer.samples_at(order)
+            with th.no_grad():
+                returns = model.td_returns(data, model.critic)
+                values = model.critic(data.observations).float().squeeze(-1) * model.q_scale
+                expected = advantage_weights(returns - values, model.beta, model.max_weight).double().numpy()
+            np.testing.assert_allclose(weights[order], expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="rows in"):
+        model.replay_buffer.samples_at(np.array([n]))
+
+
+def test_offline_weights_end_to_end(tmp_path):
+    """Two behaviour policies and a random episode: shares per source, distances, table, skip and model reuse."""
+    from stable_baselines3 import SAC
+
+    from benchmarks import offline_weights
+    from sb3_qwr.datasets import make_dataset
+
+    work = tmp_path / "work"
+    sac_dir = work / "tiny" / "Pendulum-v1" / "sac"
+    sac_dir.mkdir(parents=True)
+    for name, seed in (("sac_a", 0), ("sac_b", 1)):
+        SAC("MlpPolicy", "Pendulum-v1", seed=seed).save(sac_dir / f"{name}.zip")
+    summary = make_dataset(
+        "Pendulum-v1",
+        "pendulum/diverse-v0",
+        policies=[sac_dir / "sac_a.zip", sac_dir / "sac_b.zip"],
+        episodes=3,
+        random_episodes=1,
+        root=work / "tiny" / "minari",
+        verbose=0,
+    )
+    settings = {"episodes": 3, "random_episodes": 1, "iterations": 1, "critic_steps": 3, "actor_steps": 3}
+    dataset = {
+        "id": "pendulum/diverse-v0",
+        "episodes": summary.n_episodes,
+        "steps": summary.n_steps,
+        "average_return": summary.average_return,
+        "returns_by_source": {Path(k).stem: 0.0 for k in summary.returns_by_source},
+    }
+    offline_results = tmp_path / "offline.json"
+    common.write_json(
+        offline_results,
+        {
+            "profiles": {
+                "tiny": {
+                    "settings": settings | {"eval_episodes": 1, "action_std": 0.3},
+                    "envs": {"Pendulum-v1": {"dataset": dataset, "runs": []}},
+                }
+            }
+        },
+    )
+    results, markdown = tmp_path / "weights.json", tmp_path / "RESULTS.md"
+    markdown.write_text(f"# R\n\n{offline_weights.TABLE_START}\nold\n{offline_weights.TABLE_END}\n")
+    args = [
+        "--profile", "tiny", "--env", "Pendulum-v1", "--action-stds", "0.3", "0.6", "--work-dir", str(work),
+        "--offline-results", str(offline_results), "--results", str(results), "--readme", str(markdown),
+    ]  # fmt: skip
+    offline_weights.main(args)
+    records = common.read_json(results)
+    assert [(r["algo"], r["action_std"]) for r in records] == [("qwr", 0.3), ("qwr", 0.6), ("awr", None)]
+    for record in records:
+        sources = record["sources"]
+        assert list(sources) == ["sac_a", "sac_b", "random"]  # episodes a, b, a (200 steps each), then random
+        assert [s["data_share"] for s in sources.values()] == pytest.approx([0.5, 0.25, 0.25])
+        assert sum(s["weight_share"] for s in sources.values()) == pytest.approx(1.0)
+        assert set(record["action_distance"]) == {"sac_a", "sac_b"}
+        assert all(d >= 0 for d in record["action_distance"].values())
+    assert "| tiny | Pendulum-v1 | QWR | 0.6 | 0 |" in markdown.read_text()
+    offline_weights.main(args)  # finished runs are skipped
+    assert len(common.read_json(results)) == 3
+    # A new results file: the saved models are reused, and the same seed gives the same weights
+    offline_weights.main([*args[:-4], "--results", str(tmp_path / "again.json"), "--readme", str(markdown)])
+    again = common.read_json(tmp_path / "again.json")
+    assert [r["sources"] for r in again] == [r["sources"] for r in records]

@@ -104,4 +104,4 @@ class AWR(WeightedRegressionAlgorithm):
             values = self.critic(data.observations).float().squeeze(-1) * self.q_scale
             weights = advantage_weights(returns - values, self.beta, self.max_weight)
         log_pi = self.actor.log_prob(data.observations, data.actions.unsqueeze(-2)).squeeze(-1)
-        return ActorLoss(-(weights * log_pi).mean(), weights.mean(), weights.max())
+        return ActorLoss(-(weights * log_pi).mean(), weights, weights.max())

@@ -54,15 +54,18 @@ SelfWeightedRegression = TypeVar("SelfWeightedRegression", bound="WeightedRegres
 
 class ActorLoss(NamedTuple):
     """
-    What an actor update minimizes, and the advantage weights it used (for the logs).
+    What an actor update minimizes, and the advantage weights it used (for the logs and for diagnostics).
 
     :param loss: The scalar loss.
-    :param weight_mean: Mean advantage weight of the batch (under ``mu`` for exact expectations).
+    :param state_weights: ``(B,)`` the regression weight each state of the batch received in total: its
+        advantage weight (AWR), the mean over its ``k`` sampled actions (QWR, ``Box``), or the expectation under
+        ``mu`` (QWR, ``Discrete``). Their mean is the logged ``train/advantage_weight_mean``; how they differ
+        between states says which data the actor imitates (``benchmarks/offline_weights.py``).
     :param weight_max: Largest advantage weight of the batch.
     """
 
     loss: th.Tensor
-    weight_mean: th.Tensor
+    state_weights: th.Tensor
     weight_max: th.Tensor
 
 
@@ -532,7 +535,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             th.nn.utils.clip_grad_norm_(self.actor.parameters(), self._max_grad_norm)
             self.actor.optimizer.step()
             stats["actor_loss"].append(actor_loss.loss.detach())
-            stats["weight_mean"].append(actor_loss.weight_mean.detach())
+            stats["weight_mean"].append(actor_loss.state_weights.detach().mean())
             stats["weight_max"].append(actor_loss.weight_max.detach())
 
     def current_dist_params(self, obs: PyTorchObs) -> th.Tensor:

@@ -162,6 +162,22 @@ class _QWRBufferMixin:
     def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> QWRReplayBufferSamples:
         return self._qwr_samples(batch_inds, env)
 
+    def samples_at(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> QWRReplayBufferSamples:
+        """
+        The transitions at given rows with the ``T`` transitions that follow each, as :meth:`sample` returns them
+        (env columns drawn uniformly; a buffer filled by ``load_dataset`` has one). For diagnostics over a whole
+        buffer, e.g. the regression weight every stored state receives (``benchmarks/offline_weights.py``).
+
+        :param batch_inds: ``(B,)`` rows, each in ``[0, size())``.
+        :param env: VecNormalize to normalize observations and rewards with, if any.
+        :return: A :class:`QWRReplayBufferSamples`.
+        """
+        batch_inds = np.asarray(batch_inds, dtype=np.int64)
+        size = self.size()  # type: ignore[attr-defined]
+        if batch_inds.ndim != 1 or (batch_inds.size and (batch_inds.min() < 0 or batch_inds.max() >= size)):
+            raise ValueError(f"`batch_inds` must be a 1-D array of rows in [0, {size}), the stored transitions.")
+        return self._qwr_samples(batch_inds, env)
+
     def _init_qwr_storage(self, n_steps: int) -> None:
         if n_steps < 1:
             raise ValueError(f"The multi-step horizon n_steps must be >= 1, got {n_steps}.")

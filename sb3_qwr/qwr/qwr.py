@@ -289,6 +289,6 @@ class QWR(WeightedRegressionAlgorithm):
         if isinstance(distribution, CategoricalLogits):
             log_pi = distribution.log_probs(self.actor.dist_params(data.observations))
             loss = -(mu * weights * log_pi).sum(dim=-1).mean()
-            return ActorLoss(loss, (mu * weights).sum(dim=-1).mean(), weights.max())
+            return ActorLoss(loss, (mu * weights).sum(dim=-1), weights.max())
         log_pi = self.actor.log_prob(data.observations, actions)
-        return ActorLoss(-(weights * log_pi).mean(), weights.mean(), weights.max())
+        return ActorLoss(-(weights * log_pi).mean(), weights.mean(dim=-1), weights.max())
