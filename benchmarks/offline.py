@@ -55,6 +55,7 @@ from stable_baselines3.common.monitor import Monitor
 from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, write_json
 from benchmarks.offline_peers import PEERS, run_peer, run_record
 from sb3_qwr import AWR, QWR
+from sb3_qwr.common.dataset_buffer import DEFAULT_ACTION_STD
 from sb3_qwr.datasets import make_dataset
 from sb3_qwr.offline import from_minari
 
@@ -209,7 +210,8 @@ def build_dataset(env_id: str, args: argparse.Namespace, record: dict[str, Any])
 
 def run_one(env_id: str, algo: str, seed: int, dataset_id: str, args: argparse.Namespace) -> dict[str, Any]:
     """
-    Train one algorithm offline on the dataset and evaluate it.
+    Train one algorithm offline on the dataset, save it (:func:`model_path`, where ``benchmarks/offline_weights.py``
+    finds it) and evaluate it.
 
     :param env_id: The environment (only its spaces are used for training).
     :param algo: ``"qwr"``, ``"awr"`` or one of d3rlpy's (:data:`benchmarks.offline_peers.PEERS`, trained in
@@ -234,8 +236,23 @@ def run_one(env_id: str, algo: str, seed: int, dataset_id: str, args: argparse.N
             threads=args.threads,
         )
     model = train_offline_model(algo, env_id, seed, dataset, args, args.action_std)
+    model.save(model_path(args.work_dir / args.profile / env_id, algo, seed, args.action_std))
     returns = evaluate_offline(model, env_id, seed, args.eval_episodes)
     return run_record(env_id, algo, seed, returns, time.perf_counter() - start)
+
+
+def model_path(env_dir: Path, algo: str, seed: int, action_std: float | None) -> Path:
+    """
+    Where an offline run's trained model is kept.
+
+    :param env_dir: The profile's folder of the environment (``<work dir>/<profile>/<env>``).
+    :param algo: ``"qwr"`` or ``"awr"``.
+    :param seed: Seed of the run.
+    :param action_std: The std of mu it was trained with (``None``: the paper's 0.4).
+    :return: ``<env_dir>/models/<algo>-std<action_std>-seed<seed>.zip``.
+    """
+    std = DEFAULT_ACTION_STD if action_std is None else action_std
+    return env_dir / "models" / f"{algo}-std{std}-seed{seed}.zip"
 
 
 def train_offline_model(

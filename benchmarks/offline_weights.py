@@ -20,9 +20,9 @@ Usage::
 
     python -m benchmarks.offline_weights --profile figure3 --env HalfCheetah-v5 --seed 1 --action-stds 0.2 0.4
 
-Trained models are kept under ``--work-dir`` (``<profile>/<env>/weights/``) and reused; every record is appended to
-``benchmarks/results/offline_weights.json`` and the table between the markers of ``benchmarks/RESULTS.md`` is
-redrawn.
+The models that ``benchmarks/offline.py`` saved under ``--work-dir`` are reused (else trained and saved there, with
+the same settings and seed, so the same score); every record is appended to ``benchmarks/results/offline_weights.json``
+and the table between the markers of ``benchmarks/RESULTS.md`` is redrawn.
 """
 
 import argparse
@@ -43,6 +43,7 @@ from benchmarks.offline import (
     DEFAULT_WORK_DIR,
     algo_classes,
     evaluate_offline,
+    model_path,
     train_offline_model,
 )
 from sb3_qwr import AWR, QWR
@@ -154,22 +155,28 @@ def action_distances(
 
 
 def trained_model(
-    algo: str, env_id: str, seed: int, dataset: OfflineDataset, args: argparse.Namespace, action_std: float | None
+    algo: str, env_id: str, seed: int, dataset: OfflineDataset, args: argparse.Namespace, action_std: float
 ) -> QWR | AWR:
     """
-    The model trained as the offline runs train it, loaded from ``--work-dir`` when it was saved before (its replay
-    buffer is filled again from the dataset, with the same ``action_std``).
+    The model trained as the offline runs train it: the one ``benchmarks/offline.py`` saved for this profile, seed
+    and mu std (:func:`benchmarks.offline.model_path`), else trained here and saved there. Its replay buffer is
+    filled again from the dataset, with the same ``action_std``.
 
+    :param algo: ``"qwr"`` or ``"awr"``.
+    :param env_id: The environment.
+    :param seed: Seed of the run.
+    :param dataset: The profile's dataset.
+    :param args: Parsed command line (``work_dir``, ``profile``, ``device`` and the profile's training settings).
+    :param action_std: Std of mu.
     :return: The model, its buffer holding the dataset.
     """
-    folder = args.work_dir / args.profile / env_id / "weights"
-    path = folder / f"{algo}-std{action_std}-seed{seed}.zip"
+    path = model_path(args.work_dir / args.profile / env_id, algo, seed, action_std)
     if path.exists():
         model = algo_classes()[algo].load(path, device=args.device)
         model.load_dataset(dataset, action_std=action_std)
         return model
     model = train_offline_model(algo, env_id, seed, dataset, args, action_std)
-    folder.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     return model
 

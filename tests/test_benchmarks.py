@@ -697,6 +697,9 @@ def test_offline_weights_end_to_end(tmp_path):
         assert set(record["action_distance"]) == {"sac_a", "sac_b"}
         assert all(d >= 0 for d in record["action_distance"].values())
     assert "| tiny | Pendulum-v1 | QWR | 0.6 | 0 |" in markdown.read_text()
+    env_dir = work / "tiny" / "Pendulum-v1"  # where benchmarks/offline.py keeps its trained models
+    for algo, std in (("qwr", 0.3), ("qwr", 0.6), ("awr", 0.3)):  # AWR's buffer gets the profile's std
+        assert offline.model_path(env_dir, algo, 0, std).exists()
     offline_weights.main(args)  # finished runs are skipped
     assert len(common.read_json(results)) == 3
     # A new results file: the saved models are reused, and the same seed gives the same weights
