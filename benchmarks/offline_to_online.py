@@ -194,7 +194,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
             steps = sorted(set.intersection(*(set(run["steps"]) for run in runs)))
             values = np.array([[run["returns"][run["steps"].index(s)] for s in steps] for run in runs])
             q25, q50, q75 = np.percentile(values, [25, 50, 75], axis=0)
-            ax.plot(steps, q50, color=COLORS[variant], label=f"{variant} ({len(runs)} seeds)")
+            ax.plot(steps, q50, color=COLORS[variant], label=f"{variant} ({len(runs)} seed{'s' if len(runs) != 1 else ''})")
             ax.fill_between(steps, q25, q75, color=COLORS[variant], alpha=0.2)
         ax.axhline(record["dataset"]["average_return"], color="gray", linestyle="--", label="dataset average")
         ax.set_title(f"QWR on {env_id}: offline then online", fontsize=9)
