@@ -77,6 +77,8 @@ COLORS = {
     "td3plusbc": "tab:purple",
     "cql": "tab:brown",
 }
+# Where the behaviour policies are saved in an environment's folder: SAC checkpoints trained here, copied models
+BEHAVIOUR_FOLDERS = ("sac", "behaviour")
 # Seed offset of the evaluation environment, so that it never replays the dataset's starts.
 EVAL_SEED_OFFSET = 10_000
 
@@ -137,7 +139,7 @@ def behaviour_policies(env_id: str, args: argparse.Namespace) -> list[Path]:
     """
     if not args.behaviour_models:
         return train_behaviour_policies(env_id, args)
-    folder = args.work_dir / args.profile / env_id / "behaviour"
+    folder = args.work_dir / args.profile / env_id / BEHAVIOUR_FOLDERS[1]
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for label, path in parse_models(args.behaviour_models):
@@ -149,6 +151,18 @@ def behaviour_policies(env_id: str, args: argparse.Namespace) -> list[Path]:
     return paths
 
 
+def saved_behaviour_model(env_dir: Path, name: str) -> Path | None:
+    """
+    :param env_dir: The profile's folder of the environment (``<work dir>/<profile>/<env>``).
+    :param name: A behaviour policy's name in the dataset summary (its file's stem).
+    :return: The saved model of that policy (a SAC checkpoint or a copied ``--behaviour-models`` entry), if there.
+    """
+    for folder in BEHAVIOUR_FOLDERS:
+        if (path := env_dir / folder / f"{name}.zip").is_file():
+            return path
+    return None
+
+
 def train_behaviour_policies(env_id: str, args: argparse.Namespace) -> list[Path]:
     """
     Train SAC and save it at every checkpoint (reusing the checkpoints already on disk).
@@ -157,7 +171,7 @@ def train_behaviour_policies(env_id: str, args: argparse.Namespace) -> list[Path
     :param args: Parsed command line.
     :return: The checkpoint paths, in training order.
     """
-    folder = args.work_dir / args.profile / env_id / "sac"
+    folder = args.work_dir / args.profile / env_id / BEHAVIOUR_FOLDERS[0]
     paths = [folder / f"sac_{steps}.zip" for steps in args.checkpoints]
     if all(path.exists() for path in paths):
         return paths

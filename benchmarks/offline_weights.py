@@ -44,10 +44,10 @@ from benchmarks.offline import (
     algo_classes,
     evaluate_offline,
     model_path,
+    saved_behaviour_model,
     train_offline_model,
 )
 from sb3_qwr import AWR, QWR
-from sb3_qwr.common.buffers import QWRStateSamples
 from sb3_qwr.common.dataset_buffer import DEFAULT_ACTION_STD
 from sb3_qwr.offline import OfflineDataset, from_minari
 
@@ -115,11 +115,7 @@ def state_weights_of(model: QWR | AWR, batch_size: int, seed: int) -> np.ndarray
     with th.no_grad():
         for start in range(0, size, batch_size):
             rows = order[start : start + batch_size]
-            samples = buffer.samples_at(rows)
-            if isinstance(model, QWR):  # QWR's actor reads only the states and their mu
-                loss = model.actor_loss(QWRStateSamples(samples.observations, samples.dist_params))
-            else:
-                loss = model.actor_loss(samples)
+            loss = model.actor_loss(buffer.samples_at(rows))
             weights[rows] = loss.state_weights.double().cpu().numpy()
     return weights
 
@@ -234,9 +230,8 @@ def main(argv: list[str] | None = None) -> None:
         dataset = from_minari(summary["id"], root=args.work_dir / args.profile / "minari")
         policy_episodes = len(dataset.episode_ends) - settings["random_episodes"]
         sources = step_sources(dataset.episode_ends, len(names), policy_episodes)
-        behaviours = {
-            name: path for name in names if (path := args.work_dir / args.profile / args.env / "sac" / f"{name}.zip").exists()
-        }
+        env_dir = args.work_dir / args.profile / args.env
+        behaviours = {name: path for name in names if (path := saved_behaviour_model(env_dir, name)) is not None}
         profile_std = settings.get("action_std", DEFAULT_ACTION_STD)
         runs = [("qwr", std) for std in args.action_stds or [profile_std] if "qwr" in args.algos]
         runs += [("awr", None)] if "awr" in args.algos else []

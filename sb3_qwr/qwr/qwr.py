@@ -264,13 +264,14 @@ class QWR(WeightedRegressionAlgorithm):
         """
         return self.replay_buffer.sample_states_batches(n_batches, batch_size, env=self._vec_normalize_env)
 
-    def actor_loss(self, data: QWRStateSamples) -> ActorLoss:
+    def actor_loss(self, data: QWRStateSamples | QWRReplayBufferSamples) -> ActorLoss:
         """
         Algorithm 2, lines 17-21: ``-mean_j w_j log pi(a_j|s)`` over ``k`` actions sampled from the stored
         ``mu(.|s)``, ``w = min(exp(A_norm / beta), max_weight)``, ``A = Q(s, a_j) - mean_j Q(s, a_j)``. For
         ``Discrete`` actions every action is weighted by ``mu(a|s)`` (exact expectations, Section 4.1).
 
-        :param data: A batch of :meth:`sample_actor_batches`.
+        :param data: A batch of :meth:`sample_actor_batches`, or of the buffer's ``sample``/``samples_at`` (only
+            the states and their stored mu are read).
         :return: The loss and the weights' statistics.
         """
         distribution = self.actor.distribution
