@@ -375,41 +375,96 @@ def markdown_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def mu_std(settings: dict[str, Any]) -> float:
+    """:return: The std of mu a profile's QWR runs used (profiles without ``action_std`` used the paper's 0.4)."""
+    return float(settings.get("action_std", DEFAULT_ACTION_STD))
+
+
+def panel(results: dict[str, Any], group: str, env_id: str) -> tuple[dict[str, Any], list[tuple[str, str, list[float]]]]:
+    """
+    One environment's bars from one profile, or from several profiles on the same dataset joined by ``+`` (as in
+    ``figure3-sac150k+figure3-sac150k-mu0.4``: the same behaviour policies and seeds, so the same data, with another
+    std of mu). QWR, which reads mu, gets one bar per std of mu, labeled with it when there are several; an algorithm
+    that does not read mu (AWR, d3rlpy's) takes its runs from the first profile that has them.
+
+    :param results: All results.
+    :param group: A profile name, or names joined by ``+``.
+    :param env_id: The environment.
+    :return: The dataset record and ``(label, algo, returns)`` per bar, in :data:`LABELS` order.
+    :raises ValueError: When the joined profiles' datasets differ.
+    """
+    names = group.split("+")
+    records = [(name, results["profiles"][name]) for name in names]
+    datasets = [profile["envs"][env_id]["dataset"] for _, profile in records]
+    if any(dataset != datasets[0] for dataset in datasets[1:]):
+        raise ValueError(
+            f"Profiles {names} on {env_id} hold different datasets ({datasets}): join with '+' only profiles built "
+            "from the same behaviour policies, noise and seeds."
+        )
+    stds = sorted({mu_std(profile["settings"]) for _, profile in records})
+    bars = []
+    for algo in LABELS:
+        if algo == "qwr":
+            for std in stds:
+                values = [
+                    run["return"]
+                    for _, profile in records
+                    if mu_std(profile["settings"]) == std
+                    for run in profile["envs"][env_id]["runs"]
+                    if run["algo"] == algo
+                ]
+                label = f"QWR mu {std:g}" if len(stds) > 1 else LABELS[algo]
+                if values:
+                    bars.append((label, algo, values))
+            continue
+        for _, profile in records:
+            values = [run["return"] for run in profile["envs"][env_id]["runs"] if run["algo"] == algo]
+            if values:
+                bars.append((LABELS[algo], algo, values))
+                break
+    return datasets[0], bars
+
+
 def plot(results: dict[str, Any], path: Path, profiles: list[str] | None = None) -> None:
     """
     Figure 3: per environment, median return bars with IQR lines and the dataset's average return.
 
     :param results: All results.
     :param path: The figure to write.
-    :param profiles: The profiles to draw (default: all).
+    :param profiles: The profiles to draw (default: all); profiles on the same dataset joined by ``+`` share
+        panels (:func:`panel`).
     """
     plt = pyplot()
+    groups = profiles if profiles is not None else list(results["profiles"])
     panels = [
-        (name, env_id, record)
-        for name, profile in results["profiles"].items()
-        if profiles is None or name in profiles
-        for env_id, record in profile["envs"].items()
+        (group, env_id)
+        for group in groups
+        for env_id, record in results["profiles"][group.split("+")[0]]["envs"].items()
         if record.get("dataset") and record["runs"]
     ]
     if not panels:
         return
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6), squeeze=False)
-    for ax, (name, env_id, record) in zip(axes[0], panels, strict=True):
-        algos = [a for a in LABELS if any(run["algo"] == a for run in record["runs"])]
-        for i, algo in enumerate(algos):
-            values = [run["return"] for run in record["runs"] if run["algo"] == algo]
+    for ax, (group, env_id) in zip(axes[0], panels, strict=True):
+        dataset, bars = panel(results, group, env_id)
+        seen: set[str] = set()
+        for i, (label, algo, values) in enumerate(bars):
             q25, q50, q75 = quartiles(values)
-            ax.bar(i, q50, color=COLORS[algo], alpha=0.8, label=LABELS[algo])
+            ax.bar(i, q50, color=COLORS[algo], alpha=0.45 if algo in seen else 0.8, label=label)
+            seen.add(algo)
             ax.vlines(i, q25, q75, color="black")
             ax.scatter([i] * len(values), values, color="black", s=8, zorder=3)
-        ax.axhline(record["dataset"]["average_return"], color="gray", linestyle="--", label="dataset average")
-        ax.set_xticks(range(len(algos)), [LABELS[a] for a in algos])
-        iterations = results["profiles"][name]["settings"]["iterations"]
-        ax.set_title(f"{env_id} ({name}, {iterations} it.)", fontsize=9)
+        ax.axhline(dataset["average_return"], color="gray", linestyle="--", label="dataset average")
+        ax.set_xticks(range(len(bars)), [label.replace(" mu ", "\nmu ") for label, _, _ in bars], fontsize=8)
+        iterations = results["profiles"][group.split("+")[0]]["settings"]["iterations"]
+        ax.set_title(f"{env_id} ({group.split('+')[0]}, {iterations} it.)", fontsize=9)
         ax.set_ylabel("return")
         ax.grid(axis="y", alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    handles: dict[str, Any] = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -465,7 +520,12 @@ def main(argv: list[str] | None = None) -> None:
         help="markdown files that get the table (between the offline-table markers)",
     )
     parser.add_argument("--report-only", action="store_true", help="only draw the figure and write the table")
-    parser.add_argument("--plot-profiles", nargs="+", default=None, help="profiles in the figure (default: all)")
+    parser.add_argument(
+        "--plot-profiles",
+        nargs="+",
+        default=None,
+        help="profiles in the figure (default: all); A+B: profiles on the same dataset in shared panels",
+    )
     args = parser.parse_args(argv)
     th.set_num_threads(args.threads)
     args.checkpoints = sorted(args.checkpoints)

@@ -385,6 +385,37 @@ def test_offline_behaviour_models(tmp_path):
     assert "saved SAC models good" in table and "| p | Hopper-v5 | 3, 30 | 12 | 2 (1 to 2, 4) |" in table
 
 
+def test_offline_panels_join_profiles_on_the_same_dataset(tmp_path):
+    dataset = {"episodes": 3, "steps": 30, "average_return": 12.0}
+
+    def profile(action_std, runs, data=dataset):
+        settings = {"iterations": 2} | ({} if action_std is None else {"action_std": action_std})
+        records = [{"algo": algo, "seed": seed, "return": value} for algo, seed, value in runs]
+        return {"settings": settings, "envs": {"Hopper-v5": {"dataset": dict(data), "runs": records}}}
+
+    results = {
+        "profiles": {
+            "base": profile(0.2, [("qwr", 0, 1.0), ("qwr", 1, 3.0), ("awr", 0, 5.0), ("bc", 0, 7.0)]),
+            "wide": profile(None, [("qwr", 0, 10.0), ("awr", 0, 99.0)]),  # the paper's 0.4; AWR already in base
+            "other": profile(0.2, [("qwr", 0, 1.0)], {"episodes": 4, "steps": 30, "average_return": 12.0}),
+        }
+    }
+    data, bars = offline.panel(results, "base+wide", "Hopper-v5")
+    assert data == dataset
+    assert bars == [
+        ("QWR mu 0.2", "qwr", [1.0, 3.0]),
+        ("QWR mu 0.4", "qwr", [10.0]),
+        ("AWR", "awr", [5.0]),  # from the first profile that has it
+        ("BC", "bc", [7.0]),
+    ]
+    assert offline.panel(results, "wide", "Hopper-v5")[1] == [("QWR", "qwr", [10.0]), ("AWR", "awr", [99.0])]
+    with pytest.raises(ValueError, match="different datasets"):
+        offline.panel(results, "base+other", "Hopper-v5")
+    figure = tmp_path / "offline.png"
+    offline.plot(results, figure, ["base+wide", "other"])
+    assert figure.stat().st_size > 0
+
+
 def test_bitflip_shared_settings_and_table_markers(tmp_path):
     qwr, awr = (bitflip.algo_kwargs(a, 300, 1000, 1e-3, 5e-3) for a in ("qwr", "awr"))
     assert qwr.pop("backup") == "mean" and qwr == awr  # everything else is shared
