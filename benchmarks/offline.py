@@ -375,6 +375,35 @@ def markdown_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def figure_table(results: dict[str, Any], groups: list[str]) -> str:
+    """
+    The figure's numbers: one row per panel of :func:`plot` (a profile, or profiles on the same dataset joined by
+    ``+``), the dataset's average return, then median (IQR, seeds) of each bar.
+
+    :param results: All results.
+    :param groups: The figure's profiles (``--plot-profiles``).
+    :return: A markdown table.
+    """
+    rows = [
+        (group, env_id, *panel(results, group, env_id))
+        for group in groups
+        for env_id, record in results["profiles"][group.split("+")[0]]["envs"].items()
+        if record.get("dataset") and record["runs"]
+    ]
+    labels: list[str] = []
+    for *_, bars in rows:
+        labels += [label for label, _, _ in bars if label not in labels]
+    lines = [
+        "| env | profiles | dataset average return | " + " | ".join(labels) + " |",
+        "| --- | --- | --- |" + " --- |" * len(labels),
+    ]
+    for group, env_id, dataset, bars in rows:
+        cells = {label: quartiles_cell(values) for label, _, values in bars}
+        row = [env_id, f"`{group}`", f"{dataset['average_return']:.0f}"] + [cells.get(label, "not run") for label in labels]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def mu_std(settings: dict[str, Any]) -> float:
     """:return: The std of mu a profile's QWR runs used (profiles without ``action_std`` used the paper's 0.4)."""
     return float(settings.get("action_std", DEFAULT_ACTION_STD))
@@ -384,7 +413,7 @@ def panel(results: dict[str, Any], group: str, env_id: str) -> tuple[dict[str, A
     """
     One environment's bars from one profile, or from several profiles on the same dataset joined by ``+`` (as in
     ``figure3-sac150k+figure3-sac150k-mu0.4``: the same behaviour policies and seeds, so the same data, with another
-    std of mu). QWR, which reads mu, gets one bar per std of mu, labeled with it when there are several; an algorithm
+    std of mu). QWR, which reads mu, gets one bar per std of mu, labeled with it; an algorithm
     that does not read mu (AWR, d3rlpy's) takes its runs from the first profile that has them.
 
     :param results: All results.
@@ -413,7 +442,7 @@ def panel(results: dict[str, Any], group: str, env_id: str) -> tuple[dict[str, A
                     for run in profile["envs"][env_id]["runs"]
                     if run["algo"] == algo
                 ]
-                label = f"QWR mu {std:g}" if len(stds) > 1 else LABELS[algo]
+                label = f"{LABELS[algo]} mu {std:g}"
                 if values:
                     bars.append((label, algo, values))
             continue
@@ -568,6 +597,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"No results in {args.results}.")
     plot(results, args.figure, args.plot_profiles)
     table = markdown_table(results)
+    if args.plot_profiles:
+        table = figure_table(results, args.plot_profiles) + "\n\nPer profile:\n\n" + table
     print(table)
     for readme in args.readme:
         if readme.exists():

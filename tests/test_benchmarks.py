@@ -408,9 +408,13 @@ def test_offline_panels_join_profiles_on_the_same_dataset(tmp_path):
         ("AWR", "awr", [5.0]),  # from the first profile that has it
         ("BC", "bc", [7.0]),
     ]
-    assert offline.panel(results, "wide", "Hopper-v5")[1] == [("QWR", "qwr", [10.0]), ("AWR", "awr", [99.0])]
+    assert offline.panel(results, "wide", "Hopper-v5")[1] == [("QWR mu 0.4", "qwr", [10.0]), ("AWR", "awr", [99.0])]
     with pytest.raises(ValueError, match="different datasets"):
         offline.panel(results, "base+other", "Hopper-v5")
+    table = offline.figure_table(results, ["base+wide", "other"]).splitlines()
+    assert table[0] == "| env | profiles | dataset average return | QWR mu 0.2 | QWR mu 0.4 | AWR | BC |"
+    assert table[2] == "| Hopper-v5 | `base+wide` | 12 | 2 (2 to 2, 2) | 10 (10 to 10, 1) | 5 (5 to 5, 1) | 7 (7 to 7, 1) |"
+    assert table[3] == "| Hopper-v5 | `other` | 12 | 1 (1 to 1, 1) | not run | not run | not run |"
     figure = tmp_path / "offline.png"
     offline.plot(results, figure, ["base+wide", "other"])
     assert figure.stat().st_size > 0
