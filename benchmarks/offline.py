@@ -42,6 +42,7 @@ import argparse
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -298,7 +299,13 @@ def train_offline_model(
     return model
 
 
-def evaluate_offline(model: QWR | AWR, env_id: str, seed: int, episodes: int) -> list[float]:
+def evaluate_offline(
+    model: QWR | AWR,
+    env_id: str,
+    seed: int,
+    episodes: int,
+    callback: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+) -> list[float]:
     """
     The score of an offline run: ``episodes`` deterministic episodes, the evaluation environment reset with
     ``seed + EVAL_SEED_OFFSET``.
@@ -307,11 +314,12 @@ def evaluate_offline(model: QWR | AWR, env_id: str, seed: int, episodes: int) ->
     :param env_id: The environment.
     :param seed: Seed of the run.
     :param episodes: Number of episodes.
+    :param callback: Passed to SB3's ``evaluate_policy`` (called after every step with its locals).
     :return: The episode returns.
     """
     eval_env = Monitor(gym.make(env_id))
     eval_env.reset(seed=seed + EVAL_SEED_OFFSET)
-    returns, _ = evaluate_policy(model, eval_env, episodes, deterministic=True, return_episode_rewards=True)
+    returns, _ = evaluate_policy(model, eval_env, episodes, deterministic=True, return_episode_rewards=True, callback=callback)
     assert isinstance(returns, list)
     return [float(value) for value in returns]
 

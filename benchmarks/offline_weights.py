@@ -9,7 +9,9 @@ stored transition:
   ``k`` actions sampled from ``mu(.|s)`` around the dataset action (``A = Q(s, a_j) - mean_j Q(s, a_j)``), both
   clipped at ``max_weight`` and normalized over batches of ``batch_size`` random transitions as in training;
 * how close the trained actor's deterministic action is to each behaviour policy's deterministic action on the
-  dataset's states (mean squared distance in ``[-1, 1]`` units), where the behaviour models are at hand.
+  dataset's states (mean squared distance in ``[-1, 1]`` units), where the behaviour models are at hand;
+* whether the critic knows what the actor gets (:func:`critic_calibration`): on the scored evaluation episodes,
+  the critic's value of every state and action played against the discounted return that followed.
 
 An actor whose weight shares follow the data shares is behaviour cloning of the mixture, whatever its critic; one
 that gives the better policies more than their share filters the data (what AWR's advantages of the dataset action
@@ -22,7 +24,8 @@ Usage::
 
 The models that ``benchmarks/offline.py`` saved under ``--work-dir`` are reused (else trained and saved there, with
 the same settings and seed, so the same score); every record is appended to ``benchmarks/results/offline_weights.json``
-and the table between the markers of ``benchmarks/RESULTS.md`` is redrawn.
+and the table between the markers of ``benchmarks/RESULTS.md`` is redrawn. A record made before the critic's
+calibration was measured gets it from the saved model, which must reproduce the recorded score.
 """
 
 import argparse
@@ -150,6 +153,92 @@ def action_distances(
     return distances
 
 
+def returns_to_go(rewards: np.ndarray, gamma: float) -> np.ndarray:
+    """
+    :param rewards: ``(T,)`` rewards of one episode.
+    :param gamma: Discount factor.
+    :return: ``(T,)`` discounted return from each step to the episode's end, ``sum_i gamma^i r_{t+i}``.
+    """
+    out = np.empty(len(rewards), dtype=np.float64)
+    acc = 0.0
+    for t in range(len(rewards) - 1, -1, -1):
+        acc = float(rewards[t]) + gamma * acc
+        out[t] = acc
+    return out
+
+
+def calibrated_steps(length: int, terminated: bool, gamma: float, tolerance: float = 0.01) -> int:
+    """
+    How many leading steps of an episode have a return-to-go that stands for the infinite-horizon value the critic
+    estimates: all of a terminated episode; of a truncated one, those more than ``log(tolerance) / log(gamma)``
+    steps before the cut (459 for gamma 0.99: the rewards after the cut would weigh less than ``tolerance``).
+
+    :param length: Episode length.
+    :param terminated: Whether it ended by termination (else by truncation).
+    :param gamma: Discount factor.
+    :param tolerance: Discount weight below which the cut-off rewards are ignored.
+    :return: Number of steps.
+    """
+    if terminated:
+        return length
+    return max(length - int(np.ceil(np.log(tolerance) / np.log(gamma))), 0)
+
+
+def critic_calibration(model: QWR | AWR, env_id: str, seed: int, episodes: int) -> tuple[list[float], dict[str, float] | None]:
+    """
+    The critic against what the actor really gets: on the scored evaluation episodes (:func:`evaluate_offline`, the
+    same seeds), QWR's ``Q(s, pi(s))`` of the action played, or AWR's ``V(s)``, at every state, against the
+    discounted return from that state (:func:`returns_to_go`, :func:`calibrated_steps`). A Q-based learner whose
+    critic overestimates the actions its actor picks off the data (offline RL's extrapolation error) shows a ratio
+    above 1; AWR's ``V`` is the value of the data's policies, so it lies below the return of an actor that beats them.
+
+    :param model: The trained model.
+    :param env_id: The environment.
+    :param seed: Seed of the run (the evaluation's seed as in :func:`evaluate_offline`).
+    :param episodes: Number of evaluation episodes.
+    :return: The episode returns, and ``critic_mean``, ``return_mean``, ``ratio``, ``correlation`` and ``steps`` over
+        the calibrated steps (``None`` when no step is: every episode truncated within the discount's horizon).
+    """
+    observations: list[np.ndarray] = []
+    actions: list[np.ndarray] = []
+    rewards: list[float] = []
+    critic_values: list[np.ndarray] = []
+    targets: list[np.ndarray] = []
+
+    def record_step(local: dict[str, Any], _: dict[str, Any]) -> None:
+        observations.append(np.array(local["observations"][0]))
+        actions.append(np.array(local["actions"][0]))
+        rewards.append(float(local["reward"]))
+        if not local["done"]:
+            return
+        info = local["info"]
+        terminated = not info.get("TimeLimit.truncated", False)
+        n = calibrated_steps(len(rewards), terminated, model.gamma)
+        if n > 0:
+            obs = th.as_tensor(np.stack(observations[:n]), dtype=th.float32, device=model.device)
+            unit = model.policy.scale_action(np.stack(actions[:n]))
+            with th.no_grad():
+                values = model.critic(obs, th.as_tensor(unit, dtype=th.float32, device=model.device))
+            critic_values.append(values.float().reshape(-1).cpu().numpy().astype(np.float64) * model.q_scale)
+            targets.append(returns_to_go(np.array(rewards), model.gamma)[:n])
+        observations.clear()
+        actions.clear()
+        rewards.clear()
+
+    model.policy.set_training_mode(False)
+    returns = evaluate_offline(model, env_id, seed, episodes, callback=record_step)
+    if not critic_values:  # every episode truncated within the horizon (Pendulum's 200 steps at gamma 0.99)
+        return returns, None
+    q, g = np.concatenate(critic_values), np.concatenate(targets)
+    return returns, {
+        "critic_mean": float(q.mean()),
+        "return_mean": float(g.mean()),
+        "ratio": float(q.mean() / g.mean()),
+        "correlation": float(np.corrcoef(q, g)[0, 1]),
+        "steps": len(q),
+    }
+
+
 def trained_model(
     algo: str, env_id: str, seed: int, dataset: OfflineDataset, args: argparse.Namespace, action_std: float
 ) -> QWR | AWR:
@@ -181,8 +270,8 @@ def table(records: list[dict[str, Any]]) -> str:
     """One row per run: score, then each source's weight share against its data share, and the closest policy."""
     lines = [
         "| profile | env | algo | mu std | seed | return | weight share / data share per behaviour policy | "
-        "actor's action closest to |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "actor's action closest to | critic / discounted return on the actor's episodes (correlation) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in records:
         shares = ", ".join(f"{name} {s['weight_share']:.2f} / {s['data_share']:.2f}" for name, s in r["sources"].items())
@@ -193,9 +282,13 @@ def table(records: list[dict[str, Any]]) -> str:
             else "—"
         )
         std = "—" if r["action_std"] is None else r["action_std"]
+        critic = r.get("critic")
+        calibration = (
+            f"{critic['critic_mean']:.1f} / {critic['return_mean']:.1f} ({critic['correlation']:.2f})" if critic else "—"
+        )
         lines.append(
             f"| {r['profile']} | {r['env']} | {r['algo'].upper()} | {std} | {r['seed']} | {r['return']:.1f} | "
-            f"{shares} | {closest} |"
+            f"{shares} | {closest} | {calibration} |"
         )
     return "\n".join(lines)
 
@@ -237,7 +330,17 @@ def main(argv: list[str] | None = None) -> None:
         runs += [("awr", None)] if "awr" in args.algos else []
         for algo, std in runs:
             key = (args.profile, args.env, algo, std, args.seed)
-            if any((r["profile"], r["env"], r["algo"], r["action_std"], r["seed"]) == key for r in records):
+            done = [r for r in records if (r["profile"], r["env"], r["algo"], r["action_std"], r["seed"]) == key]
+            if done and "critic" in done[0]:
+                continue
+            if done:  # a record made before the critic's calibration was measured: add it from the saved model
+                model = trained_model(algo, args.env, args.seed, dataset, args, profile_std if std is None else std)
+                returns, done[0]["critic"] = critic_calibration(model, args.env, args.seed, settings["eval_episodes"])
+                if not np.allclose(returns, done[0].get("episode_returns", returns)) or not np.isclose(
+                    np.mean(returns), done[0]["return"]
+                ):
+                    sys.exit(f"The saved model of {key} does not reproduce its recorded score: retrain it.")
+                write_json(args.results, records)
                 continue
             start = time.perf_counter()
             # AWR never samples from mu: its buffer gets the profile's std, which it does not use
@@ -247,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             assert isinstance(model.action_space, gym.spaces.Box), "the offline benchmarks are MuJoCo tasks"
             weights = state_weights_of(model, model.batch_size, args.seed)
-            returns = evaluate_offline(model, args.env, args.seed, settings["eval_episodes"])
+            returns, critic = critic_calibration(model, args.env, args.seed, settings["eval_episodes"])
             distances = action_distances(model, np.asarray(dataset.observations), behaviours, model.action_space)
             record = {
                 "profile": args.profile,
@@ -259,6 +362,7 @@ def main(argv: list[str] | None = None) -> None:
                 "episode_returns": returns,
                 "sources": weight_shares(weights, sources, [*names, "random"]),
                 "action_distance": distances,
+                "critic": critic,
                 "seconds": round(time.perf_counter() - start, 1),
             }
             records.append(record)

@@ -674,6 +674,50 @@ def test_offline_weights_state_weights_are_the_actor_losses():
         model.replay_buffer.samples_at(np.array([n]))
 
 
+def test_offline_critic_calibration_against_a_replay():
+    """Returns-to-go against their definition; the critic's values and the returns on a replay of the evaluation."""
+    from benchmarks import offline_weights
+    from sb3_qwr import AWR, QWR
+
+    rng = np.random.default_rng(0)
+    rewards = rng.normal(size=7)
+    expected = [sum(0.9**i * rewards[t + i] for i in range(7 - t)) for t in range(7)]
+    np.testing.assert_allclose(offline_weights.returns_to_go(rewards, 0.9), expected)
+    assert offline_weights.calibrated_steps(120, True, 0.99) == 120
+    assert offline_weights.calibrated_steps(1000, False, 0.99) == 1000 - 459  # 0.99 ** 459 < 0.01 < 0.99 ** 458
+    assert offline_weights.calibrated_steps(200, False, 0.99) == 0
+    assert offline_weights.calibrated_steps(200, False, 0.9) == 200 - 44
+    for cls in (QWR, AWR):
+        model = cls("MlpPolicy", "Pendulum-v1", gamma=0.9, seed=0)
+        returns, critic = offline_weights.critic_calibration(model, "Pendulum-v1", seed=2, episodes=2)
+        # The evaluation replayed by hand: reset with the evaluation seed, then unseeded resets (SB3's DummyVecEnv)
+        env = gym.make("Pendulum-v1")
+        env.reset(seed=2 + offline.EVAL_SEED_OFFSET)
+        values, targets, replayed = [], [], []
+        for _ in range(2):
+            obs, _ = env.reset()
+            states, actions, rewards = [], [], []
+            done = False
+            while not done:
+                action = model.predict(obs, deterministic=True)[0]
+                states.append(obs), actions.append(action)
+                obs, reward, terminated, truncated, _ = env.step(action)
+                rewards.append(reward)
+                done = terminated or truncated
+            replayed.append(sum(rewards))
+            n = len(rewards) - 44  # truncated after 200 steps
+            with th.no_grad():
+                q = model.critic(th.tensor(np.array(states[:n])), th.tensor(model.policy.scale_action(np.array(actions[:n]))))
+            values += (q.reshape(-1).double() * model.q_scale).tolist()
+            targets += [sum(0.9**i * rewards[t + i] for i in range(len(rewards) - t)) for t in range(n)]
+        np.testing.assert_allclose(returns, replayed, rtol=1e-5)
+        assert critic["steps"] == len(values) == 2 * 156
+        assert critic["critic_mean"] == pytest.approx(np.mean(values), rel=1e-5)
+        assert critic["return_mean"] == pytest.approx(np.mean(targets), rel=1e-5)
+        assert critic["ratio"] == pytest.approx(np.mean(values) / np.mean(targets), rel=1e-5)
+        assert critic["correlation"] == pytest.approx(np.corrcoef(values, targets)[0, 1], rel=1e-4)
+
+
 def test_offline_weights_end_to_end(tmp_path):
     """Two behaviour policies and a random episode: shares per source, distances, table, skip and model reuse."""
     from stable_baselines3 import SAC
@@ -735,8 +779,18 @@ def test_offline_weights_end_to_end(tmp_path):
     env_dir = work / "tiny" / "Pendulum-v1"  # where benchmarks/offline.py keeps its trained models
     for algo, std in (("qwr", 0.3), ("qwr", 0.6), ("awr", 0.3)):  # AWR's buffer gets the profile's std
         assert offline.model_path(env_dir, algo, 0, std).exists()
+    assert all("critic" in r and r["critic"] is None for r in records)  # Pendulum: 200 steps, all truncated
     offline_weights.main(args)  # finished runs are skipped
     assert len(common.read_json(results)) == 3
+    for record in records:  # records made before the critic's calibration get it from the saved models
+        del record["critic"]
+    common.write_json(results, records)
+    offline_weights.main(args)
+    assert [("critic" in r) for r in common.read_json(results)] == [True] * 3
+    records[0]["episode_returns"] = [r + 1.0 for r in records[0]["episode_returns"]]
+    common.write_json(results, records)
+    with pytest.raises(SystemExit, match="does not reproduce"):
+        offline_weights.main(args)
     # A new results file: the saved models are reused, and the same seed gives the same weights
     offline_weights.main([*args[:-4], "--results", str(tmp_path / "again.json"), "--readme", str(markdown)])
     again = common.read_json(tmp_path / "again.json")
