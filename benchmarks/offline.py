@@ -32,6 +32,10 @@ Usage::
     python -m benchmarks.offline --profile figure3-hopper --envs Hopper-v5 --episodes 45 --random-episodes 5 \\
         --behaviour-models sac-3k=runs/a/Hopper-v5.zip sac-100k=runs/b/best_model.zip   # reuse saved SAC models
     python -m benchmarks.offline --report-only                     # only redraw the figure and the table
+    python -m benchmarks.offline --report-only --plot-profiles figure3+figure3-mu0.4   # joined panels (same data)
+
+``--eval-every N`` also scores QWR and AWR every N iterations (the run record's ``curve``; training and the final
+score are those of a run without it).
 
 ``--behaviour-models [LABEL=]PATH ...`` replaces step 1 by SAC models saved elsewhere (for example by the
 ``mujoco100k`` runs of ``python -m benchmarks.run``, whose Zoo folders hold the final model and the best checkpoint):
@@ -50,6 +54,7 @@ import gymnasium as gym
 import numpy as np
 import torch as th
 from stable_baselines3 import SAC
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
@@ -250,10 +255,42 @@ def run_one(env_id: str, algo: str, seed: int, dataset_id: str, args: argparse.N
             eval_seed=seed + EVAL_SEED_OFFSET,
             threads=args.threads,
         )
-    model = train_offline_model(algo, env_id, seed, dataset, args, args.action_std)
+    curve = LearningCurve(env_id, seed, args.eval_episodes, args.eval_every, args.iterations) if args.eval_every else None
+    model = train_offline_model(algo, env_id, seed, dataset, args, args.action_std, callback=curve)
     model.save(model_path(args.work_dir / args.profile / env_id, algo, seed, args.action_std))
     returns = evaluate_offline(model, env_id, seed, args.eval_episodes)
-    return run_record(env_id, algo, seed, returns, time.perf_counter() - start)
+    record = run_record(env_id, algo, seed, returns, time.perf_counter() - start)
+    if curve is not None:
+        record["curve"] = [*curve.points, {"iteration": args.iterations, "return": record["return"]}]
+    return record
+
+
+class LearningCurve(BaseCallback):
+    """
+    Scores an offline model as its final score is made (:func:`evaluate_offline`) every ``every`` iterations of
+    ``learn_offline`` before the last. The evaluation only calls the deterministic policy, so the training and the
+    final score are those of a run without it.
+
+    :param env_id: The environment.
+    :param seed: Seed of the run.
+    :param episodes: Evaluation episodes.
+    :param every: Iterations between evaluations.
+    :param iterations: The run's number of iterations (the last one is scored by the run itself).
+    """
+
+    def __init__(self, env_id: str, seed: int, episodes: int, every: int, iterations: int):
+        super().__init__()
+        self.env_id, self.seed, self.episodes, self.every, self.iterations = env_id, seed, episodes, every, iterations
+        self.points: list[dict[str, Any]] = []
+
+    def _on_step(self) -> bool:
+        # learn_offline calls the callbacks once per iteration
+        if self.n_calls % self.every == 0 and self.n_calls < self.iterations:
+            assert isinstance(self.model, QWR | AWR)
+            returns = evaluate_offline(self.model, self.env_id, self.seed, self.episodes)
+            self.points.append({"iteration": self.n_calls, "return": float(np.mean(returns))})
+            print(f"  iteration {self.n_calls}: return {np.mean(returns):.1f}", flush=True)
+        return True
 
 
 def model_path(env_dir: Path, algo: str, seed: int, action_std: float | None) -> Path:
@@ -271,7 +308,13 @@ def model_path(env_dir: Path, algo: str, seed: int, action_std: float | None) ->
 
 
 def train_offline_model(
-    algo: str, env_id: str, seed: int, dataset: Any, args: argparse.Namespace, action_std: float | None
+    algo: str,
+    env_id: str,
+    seed: int,
+    dataset: Any,
+    args: argparse.Namespace,
+    action_std: float | None,
+    callback: BaseCallback | None = None,
 ) -> QWR | AWR:
     """
     QWR or AWR as the offline runs train it: Table 4's settings with ``--critic-steps`` and ``--actor-steps`` updates
@@ -283,6 +326,7 @@ def train_offline_model(
     :param dataset: What ``load_dataset`` accepts.
     :param args: Parsed command line (``critic_steps``, ``actor_steps``, ``iterations``, ``device``).
     :param action_std: Std of mu (``None``: the paper's 0.4).
+    :param callback: Called once per iteration (``learn_offline``'s).
     :return: The trained model.
     """
     model = algo_classes()[algo](
@@ -294,7 +338,7 @@ def train_offline_model(
         device=args.device,
     )
     model.load_dataset(dataset, action_std=action_std)
-    model.learn_offline(args.iterations)
+    model.learn_offline(args.iterations, callback=callback)
     assert model.num_timesteps == 0, "offline training must not step the environment"
     return model
 
@@ -542,6 +586,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--noise", type=float, default=0.1, help="Gaussian action noise std in [-1, 1] units")
     parser.add_argument("--behaviour-seed", type=int, default=0, help="seed of SAC and of the dataset")
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=0,
+        help="QWR and AWR: also score every N iterations, kept as the record's curve (default: only the final score)",
+    )
     parser.add_argument(
         "--action-std", type=float, default=None, help="std of mu around the dataset actions (default: the paper's 0.4)"
     )

@@ -385,6 +385,35 @@ def test_offline_behaviour_models(tmp_path):
     assert "saved SAC models good" in table and "| p | Hopper-v5 | 3, 30 | 12 | 2 (1 to 2, 4) |" in table
 
 
+def test_offline_learning_curve_leaves_the_run_unchanged(tmp_path):
+    """--eval-every scores the model during training; the trained model and its final score stay the same."""
+    from stable_baselines3 import SAC
+
+    from sb3_qwr.datasets import make_dataset
+
+    SAC("MlpPolicy", "Pendulum-v1", seed=0).save(tmp_path / "sac.zip")
+    make_dataset(
+        "Pendulum-v1",
+        "pendulum/tiny-v0",
+        policies=[tmp_path / "sac.zip"],
+        episodes=1,
+        random_episodes=1,
+        root=tmp_path / "p" / "minari",
+        verbose=0,
+    )
+    args = offline.argparse.Namespace(
+        work_dir=tmp_path, profile="p", iterations=3, critic_steps=2, actor_steps=2, eval_episodes=1, device="cpu",
+        action_std=0.3, threads=1, eval_every=0,
+    )  # fmt: skip
+    plain = offline.run_one("Pendulum-v1", "qwr", 0, "pendulum/tiny-v0", args)
+    assert "curve" not in plain
+    args.eval_every = 2
+    with_curve = offline.run_one("Pendulum-v1", "qwr", 0, "pendulum/tiny-v0", args)
+    assert with_curve["episode_returns"] == plain["episode_returns"]
+    assert [point["iteration"] for point in with_curve["curve"]] == [2, 3]
+    assert with_curve["curve"][-1]["return"] == plain["return"]
+
+
 def test_offline_panels_join_profiles_on_the_same_dataset(tmp_path):
     dataset = {"episodes": 3, "steps": 30, "average_return": 12.0}
 
