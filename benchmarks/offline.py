@@ -421,7 +421,7 @@ def markdown_table(results: dict[str, Any]) -> str:
             f"{s['noise']}{', continued to ' + str(s['min_steps']) + ' steps' if s.get('min_steps') else ''}) + "
             f"{s['random_episodes']} random episodes, {s['iterations']} iterations of "
             f"{s['critic_steps']} critic + {s['actor_steps']} actor updates, {s['eval_episodes']} evaluation episodes"
-            f"{', mu std ' + str(s['action_std']) if 'action_std' in s else ''}; d3rlpy's algorithms: "
+            f", mu std {mu_std(s):g}{'' if 'action_std' in s else ' (the paper default)'}; d3rlpy's algorithms: "
             f"{s['iterations'] * max(s['critic_steps'], s['actor_steps'])} gradient steps."
         )
     return "\n".join(lines)
