@@ -67,6 +67,7 @@ from sb3_qwr.offline import from_minari
 
 DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "offline.json"
 DEFAULT_FIGURE = BENCHMARKS_DIR / "offline.png"
+DEFAULT_CURVES = BENCHMARKS_DIR / "offline_curves.png"
 DEFAULT_README = BENCHMARKS_DIR / "README.md"
 DEFAULT_RESULTS_MD = BENCHMARKS_DIR / "RESULTS.md"
 DEFAULT_WORK_DIR = BENCHMARKS_DIR / "runs" / "offline"
@@ -551,6 +552,57 @@ def plot(results: dict[str, Any], path: Path, profiles: list[str] | None = None)
     plt.close(fig)
 
 
+def curve_style(algo: str, settings: dict[str, Any]) -> tuple[str, str]:
+    """:return: The label and color of an algorithm's runs in a profile (QWR's with its mu std; the paper's in blue)."""
+    if algo != "qwr":
+        return LABELS[algo], COLORS[algo]
+    std = mu_std(settings)
+    return f"{LABELS[algo]} mu {std:g}", COLORS[algo] if std == DEFAULT_ACTION_STD else "tab:cyan"
+
+
+def plot_curves(results: dict[str, Any], path: Path, groups: list[str] | None = None) -> bool:
+    """
+    The learning curves of the runs that kept one (``--eval-every``): one panel per environment and profile
+    group, one line per run, the dataset's average as a line.
+
+    :param results: All results.
+    :param path: The figure to write.
+    :param groups: The figure's profiles (as :func:`plot`'s; default: all).
+    :return: Whether there was a curve to draw (else nothing is written).
+    """
+    panels = []
+    for group in groups if groups is not None else list(results["profiles"]):
+        names = group.split("+")
+        for env_id, record in results["profiles"][names[0]]["envs"].items():
+            lines = [
+                (*curve_style(run["algo"], results["profiles"][name]["settings"]), run["curve"])
+                for name in names
+                for run in results["profiles"][name]["envs"].get(env_id, {}).get("runs", [])
+                if run.get("curve")
+            ]
+            if lines and record.get("dataset"):
+                panels.append((group, env_id, record["dataset"], lines))
+    if not panels:
+        return False
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    for ax, (group, env_id, dataset, lines) in zip(axes[0], panels, strict=True):
+        for _, color, curve in lines:
+            ax.plot([p["iteration"] for p in curve], [p["return"] for p in curve], "o-", color=color, ms=3, lw=1)
+        for label, color in sorted({(label, color) for label, color, _ in lines}):
+            ax.plot([], [], color=color, label=f"{label} ({sum(line[0] == label for line in lines)} seeds)")
+        ax.axhline(dataset["average_return"], color="gray", linestyle="--", label="dataset average")
+        ax.set_title(f"{env_id} ({group.split('+')[0]})", fontsize=9)
+        ax.set_xlabel("offline iteration")
+        ax.set_ylabel("return (deterministic episodes)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """The offline phase's and the evaluation's options (shared with ``benchmarks/offline_to_online.py``)."""
     parser.add_argument("--iterations", type=int, default=30, help="offline iterations")
@@ -599,6 +651,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="checkpoints and datasets")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--figure", type=Path, default=DEFAULT_FIGURE)
+    parser.add_argument(
+        "--curves-figure", type=Path, default=DEFAULT_CURVES, help="learning curves of the runs made with --eval-every"
+    )
     parser.add_argument(
         "--readme",
         type=Path,
@@ -654,6 +709,7 @@ def main(argv: list[str] | None = None) -> None:
     if not results["profiles"]:
         sys.exit(f"No results in {args.results}.")
     plot(results, args.figure, args.plot_profiles)
+    plot_curves(results, args.curves_figure, args.plot_profiles)
     table = markdown_table(results)
     if args.plot_profiles:
         table = figure_table(results, args.plot_profiles) + "\n\nPer profile:\n\n" + table

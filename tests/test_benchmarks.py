@@ -447,6 +447,13 @@ def test_offline_panels_join_profiles_on_the_same_dataset(tmp_path):
     figure = tmp_path / "offline.png"
     offline.plot(results, figure, ["base+wide", "other"])
     assert figure.stat().st_size > 0
+    curves = tmp_path / "curves.png"
+    assert not offline.plot_curves(results, curves) and not curves.exists()  # no run kept a curve
+    results["profiles"]["wide"]["envs"]["Hopper-v5"]["runs"][0]["curve"] = [{"iteration": 1, "return": 3.0}]
+    assert offline.plot_curves(results, curves, ["base+wide"]) and curves.stat().st_size > 0
+    assert offline.curve_style("qwr", {}) == ("QWR mu 0.4", "tab:blue")
+    assert offline.curve_style("qwr", {"action_std": 0.2}) == ("QWR mu 0.2", "tab:cyan")
+    assert offline.curve_style("awr", {"action_std": 0.2}) == ("AWR", "tab:orange")
 
 
 def test_bitflip_shared_settings_and_table_markers(tmp_path):
