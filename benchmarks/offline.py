@@ -529,11 +529,11 @@ def plot(results: dict[str, Any], path: Path, profiles: list[str] | None = None)
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6), squeeze=False)
     for ax, (group, env_id) in zip(axes[0], panels, strict=True):
         dataset, bars = panel(results, group, env_id)
-        seen: set[str] = set()
         for i, (label, algo, values) in enumerate(bars):
             q25, q50, q75 = quartiles(values)
-            ax.bar(i, q50, color=COLORS[algo], alpha=0.45 if algo in seen else 0.8, label=label)
-            seen.add(algo)
+            # as curve_style: QWR at the paper's mu std in the algorithm's color, at another std in cyan
+            paper_std = algo != "qwr" or label.endswith(f" mu {DEFAULT_ACTION_STD:g}")
+            ax.bar(i, q50, color=COLORS[algo] if paper_std else "tab:cyan", alpha=0.8, label=label)
             ax.vlines(i, q25, q75, color="black")
             ax.scatter([i] * len(values), values, color="black", s=8, zorder=3)
         ax.axhline(dataset["average_return"], color="gray", linestyle="--", label="dataset average")
