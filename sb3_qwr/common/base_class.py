@@ -708,11 +708,11 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             each other. Keep the paper's 0.4 even when the data was collected with less noise: measured with
             ``benchmarks/offline.py`` (``benchmarks/RESULTS.md``, "Offline") on 50K-step datasets from three SAC
             checkpoints each acting with noise 0.2, QWR with mu's std 0.4 against 0.2 scored a median of 853
-            against 611 on HalfCheetah-v5 (4 and 3 seeds; dataset average 406, AWR 672), 807 against 550.5 on
-            Walker2d-v5 (4 seeds against seed 0; dataset average 962) and 737.7 against 507.5 on Hopper-v5 (seed 0;
-            dataset average 420); a wider 0.8 fell back to 498 on Walker2d (seed 0). Only on a small dataset
-            (Hopper-v5, 7,473 steps collected with noise 0.1) was a std equal to the noise better (0.1: 308, one
-            seed; 0.4: median 205 of 4, below the dataset's average of 281). On Walker2d-v5 the final score of an
+            against 611 on HalfCheetah-v5 (4 and 3 seeds; dataset average 406, AWR 661), 807 against 550.5 on
+            Walker2d-v5 (4 seeds against seed 0; dataset average 962, AWR 479) and 760 against 560 on Hopper-v5 (4
+            and 3 seeds; dataset average 420, AWR 506); a wider 0.8 fell back to 498 on Walker2d (seed 0). Only on a
+            small dataset (Hopper-v5, 7,473 steps collected with noise 0.1) was a std equal to the noise better (0.1:
+            308, one seed; 0.4: median 205 of 4, below the dataset's average of 281). On Walker2d-v5 the final score of an
             offline run (QWR's and AWR's alike) swings by about 1000 from one iteration to the next: score several
             iterations (``learn_offline(callback=EvalCallback(..., eval_freq=1))``) or seeds before comparing.
         :param discrete_epsilon: Smoothing ``eps`` of ``mu`` for ``Discrete`` actions, in ``(0, 1)``.
