@@ -476,8 +476,13 @@ def panel(results: dict[str, Any], group: str, env_id: str) -> tuple[dict[str, A
     :raises ValueError: When the joined profiles' datasets differ.
     """
     names = group.split("+")
+    missing = [name for name in names if env_id not in results["profiles"].get(name, {}).get("envs", {})]
+    if missing:
+        raise ValueError(
+            f"No {env_id} results of profile(s) {missing} (profiles: {sorted(results['profiles'])}): check --plot-profiles."
+        )
     records = [(name, results["profiles"][name]) for name in names]
-    datasets = [profile["envs"][env_id]["dataset"] for _, profile in records]
+    datasets = [profile["envs"][env_id].get("dataset") for _, profile in records]
     if any(dataset != datasets[0] for dataset in datasets[1:]):
         raise ValueError(
             f"Profiles {names} on {env_id} hold different datasets ({datasets}): join with '+' only profiles built "
@@ -708,6 +713,9 @@ def main(argv: list[str] | None = None) -> None:
                     )
     if not results["profiles"]:
         sys.exit(f"No results in {args.results}.")
+    unknown = sorted({name for group in args.plot_profiles or [] for name in group.split("+")} - set(results["profiles"]))
+    if unknown:
+        sys.exit(f"--plot-profiles names {unknown}, not in {args.results} (profiles: {sorted(results['profiles'])}).")
     plot(results, args.figure, args.plot_profiles)
     plot_curves(results, args.curves_figure, args.plot_profiles)
     table = markdown_table(results)

@@ -440,6 +440,12 @@ def test_offline_panels_join_profiles_on_the_same_dataset(tmp_path):
     assert offline.panel(results, "wide", "Hopper-v5")[1] == [("QWR mu 0.4", "qwr", [10.0]), ("AWR", "awr", [99.0])]
     with pytest.raises(ValueError, match="different datasets"):
         offline.panel(results, "base+other", "Hopper-v5")
+    with pytest.raises(ValueError, match=r"profile\(s\) \['typo'\]"):
+        offline.panel(results, "base+typo", "Hopper-v5")
+    stored = tmp_path / "results.json"
+    common.write_json(stored, results)
+    with pytest.raises(SystemExit, match="typo"):
+        offline.main(["--report-only", "--results", str(stored), "--plot-profiles", "base+typo"])
     table = offline.figure_table(results, ["base+wide", "other"]).splitlines()
     assert table[0] == "| env | profiles | dataset average return | QWR mu 0.2 | QWR mu 0.4 | AWR | BC |"
     assert table[2] == "| Hopper-v5 | `base+wide` | 12 | 2 (2 to 2, 2) | 10 (10 to 10, 1) | 5 (5 to 5, 1) | 7 (7 to 7, 1) |"
