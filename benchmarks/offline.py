@@ -428,6 +428,20 @@ def markdown_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def panel_keys(results: dict[str, Any], groups: list[str] | None) -> list[tuple[str, str]]:
+    """
+    :param results: All results.
+    :param groups: Profiles, or profiles on the same dataset joined by ``+`` (default: every profile).
+    :return: ``(group, env)`` of every panel: each environment of a group's first profile with a dataset and runs.
+    """
+    return [
+        (group, env_id)
+        for group in (groups if groups is not None else list(results["profiles"]))
+        for env_id, record in results["profiles"][group.split("+")[0]]["envs"].items()
+        if record.get("dataset") and record["runs"]
+    ]
+
+
 def figure_table(results: dict[str, Any], groups: list[str]) -> str:
     """
     The figure's numbers: one row per panel of :func:`plot` (a profile, or profiles on the same dataset joined by
@@ -437,12 +451,7 @@ def figure_table(results: dict[str, Any], groups: list[str]) -> str:
     :param groups: The figure's profiles (``--plot-profiles``).
     :return: A markdown table.
     """
-    rows = [
-        (group, env_id, *panel(results, group, env_id))
-        for group in groups
-        for env_id, record in results["profiles"][group.split("+")[0]]["envs"].items()
-        if record.get("dataset") and record["runs"]
-    ]
+    rows = [(group, env_id, *panel(results, group, env_id)) for group, env_id in panel_keys(results, groups)]
     labels: list[str] = []
     for *_, bars in rows:
         labels += [label for label, _, _ in bars if label not in labels]
@@ -522,13 +531,7 @@ def plot(results: dict[str, Any], path: Path, profiles: list[str] | None = None)
         panels (:func:`panel`).
     """
     plt = pyplot()
-    groups = profiles if profiles is not None else list(results["profiles"])
-    panels = [
-        (group, env_id)
-        for group in groups
-        for env_id, record in results["profiles"][group.split("+")[0]]["envs"].items()
-        if record.get("dataset") and record["runs"]
-    ]
+    panels = panel_keys(results, profiles)
     if not panels:
         return
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6), squeeze=False)
@@ -576,17 +579,15 @@ def plot_curves(results: dict[str, Any], path: Path, groups: list[str] | None = 
     :return: Whether there was a curve to draw (else nothing is written).
     """
     panels = []
-    for group in groups if groups is not None else list(results["profiles"]):
-        names = group.split("+")
-        for env_id, record in results["profiles"][names[0]]["envs"].items():
-            lines = [
-                (*curve_style(run["algo"], results["profiles"][name]["settings"]), run["curve"])
-                for name in names
-                for run in results["profiles"][name]["envs"].get(env_id, {}).get("runs", [])
-                if run.get("curve")
-            ]
-            if lines and record.get("dataset"):
-                panels.append((group, env_id, record["dataset"], lines))
+    for group, env_id in panel_keys(results, groups):
+        lines = [
+            (*curve_style(run["algo"], results["profiles"][name]["settings"]), run["curve"])
+            for name in group.split("+")
+            for run in results["profiles"][name]["envs"].get(env_id, {}).get("runs", [])
+            if run.get("curve")
+        ]
+        if lines:
+            panels.append((group, env_id, results["profiles"][group.split("+")[0]]["envs"][env_id]["dataset"], lines))
     if not panels:
         return False
     plt = pyplot()
@@ -713,9 +714,9 @@ def main(argv: list[str] | None = None) -> None:
                     )
     if not results["profiles"]:
         sys.exit(f"No results in {args.results}.")
-    unknown = sorted({name for group in args.plot_profiles or [] for name in group.split("+")} - set(results["profiles"]))
-    if unknown:
-        sys.exit(f"--plot-profiles names {unknown}, not in {args.results} (profiles: {sorted(results['profiles'])}).")
+    not_stored = sorted({name for group in args.plot_profiles or [] for name in group.split("+")} - set(results["profiles"]))
+    if not_stored:
+        sys.exit(f"--plot-profiles names {not_stored}, not in {args.results} (profiles: {sorted(results['profiles'])}).")
     plot(results, args.figure, args.plot_profiles)
     plot_curves(results, args.curves_figure, args.plot_profiles)
     table = markdown_table(results)

@@ -47,11 +47,11 @@ from benchmarks.offline import (
     algo_classes,
     evaluate_offline,
     model_path,
+    mu_std,
     saved_behaviour_model,
     train_offline_model,
 )
 from sb3_qwr import AWR, QWR
-from sb3_qwr.common.dataset_buffer import DEFAULT_ACTION_STD
 from sb3_qwr.offline import OfflineDataset, from_minari
 
 DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "offline_weights.json"
@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> None:
         sources = step_sources(dataset.episode_ends, len(names), policy_episodes)
         env_dir = args.work_dir / args.profile / args.env
         behaviours = {name: path for name in names if (path := saved_behaviour_model(env_dir, name)) is not None}
-        profile_std = settings.get("action_std", DEFAULT_ACTION_STD)
+        profile_std = mu_std(settings)
         runs = [("qwr", std) for std in args.action_stds or [profile_std] if "qwr" in args.algos]
         runs += [("awr", None)] if "awr" in args.algos else []
         for algo, std in runs:
