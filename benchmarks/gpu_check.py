@@ -1,6 +1,7 @@
 """
 The GPU check, one command for a machine with CUDA (within about 8 minutes on one GPU): run the test suite's
-CUDA tests, then time Hopper-v5 steps of QWR in float32, QWR in bfloat16 and SAC on the GPU, and write one JSON.
+CUDA tests, then time Hopper-v5 steps of QWR in float32, QWR in bfloat16, SAC, and QWR in bfloat16 with
+``compile_updates=True`` on the GPU, and write one JSON.
 
     python -m benchmarks.gpu_check                       # writes benchmarks/results/gpu_check.json
     python -m benchmarks.gpu_check --steps 2000 --output /tmp/gpu_check.json
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(record["cuda_tests"]["summary"], flush=True)
     seconds = record["seconds_per_1000_steps"]
-    for algo in ("qwr-fp32", "qwr-bf16", "sac"):
+    for algo in ("qwr-fp32", "qwr-bf16", "sac", "qwr-bf16-compiled"):  # the compiled one last: Triton takes a while
         elapsed = time.perf_counter() - start
         if elapsed > args.budget * 0.8:
             seconds[algo] = None

@@ -40,7 +40,13 @@ from benchmarks.common import RESULTS_DIR, append_jsonl, machine_info, package_v
 from sb3_qwr import QWR
 
 RESULTS = RESULTS_DIR / "speed.jsonl"
-QWR_VARIANTS = {"qwr-fp32": "fp32", "qwr-bf16": "bf16"}
+#: QWR's variants by name: their constructor arguments on top of the paper's defaults.
+QWR_VARIANTS: dict[str, dict[str, Any]] = {
+    "qwr-fp32": {"precision": "fp32"},
+    "qwr-bf16": {"precision": "bf16"},
+    "qwr-fp32-compiled": {"precision": "fp32", "compile_updates": True},
+    "qwr-bf16-compiled": {"precision": "bf16", "compile_updates": True},
+}
 
 
 class PhaseTimer:
@@ -88,7 +94,7 @@ def make_env(env_id: str, seed: int) -> VecEnv:
 
 def build(algo: str, env_id: str, seed: int, device: str, qwr_updates: int) -> BaseAlgorithm:
     """
-    :param algo: ``qwr-fp32``, ``qwr-bf16``, ``sac`` or ``dqn``.
+    :param algo: A name of ``QWR_VARIANTS``, ``sac`` or ``dqn``.
     :param env_id: Environment id.
     :param seed: Seed.
     :param device: Torch device.
@@ -104,7 +110,7 @@ def build(algo: str, env_id: str, seed: int, device: str, qwr_updates: int) -> B
             n_critic_steps=qwr_updates,
             n_actor_steps=qwr_updates,
             buffer_size=10_000 if atari else 50_000,
-            precision=QWR_VARIANTS[algo],
+            **QWR_VARIANTS[algo],
             seed=seed,
             device=device,
         )
@@ -144,7 +150,11 @@ def instrument(model: QWR) -> PhaseTimer:
     # A phase draws its batches in chunks (``sample_batches``); the gathers happen in these two methods.
     buffer._qwr_chunk = timer.wrap("sample_critic", buffer._qwr_chunk)  # type: ignore[method-assign]
     buffer.sample_states = timer.wrap("sample_actor", buffer.sample_states)  # type: ignore[method-assign]
-    model.critic_target_values = timer.wrap("critic_target", model.critic_target_values)  # type: ignore[method-assign]
+    if "critic_target_values" in model._compiled_hooks:  # compiled during the warm-up: time the compiled hook
+        hooks = model._compiled_hooks
+        hooks["critic_target_values"] = timer.wrap("critic_target", hooks["critic_target_values"])
+    else:
+        model.critic_target_values = timer.wrap("critic_target", model.critic_target_values)  # type: ignore[method-assign]
     model._train_critic = timer.wrap("critic_phase", model._train_critic)  # type: ignore[method-assign]
     model._train_actor = timer.wrap("actor_phase", model._train_actor)  # type: ignore[method-assign]
     model.collect_rollouts = timer.wrap("collect", model.collect_rollouts)  # type: ignore[method-assign]
@@ -181,6 +191,14 @@ def phase_shares(seconds: dict[str, float], total: float) -> dict[str, float]:
         "other_collection": seconds["collect"] - seconds["env_step"],
     }
     return {name: value / total for name, value in shares.items()}
+
+
+def matmul_dtype(variant: str) -> str:
+    """
+    :param variant: A name of ``QWR_VARIANTS``.
+    :return: The dtype of its matmuls, as a key of ``matmul_gflops``'s record (``float32`` or ``bfloat16``).
+    """
+    return "bfloat16" if QWR_VARIANTS[variant]["precision"] == "bf16" else "float32"
 
 
 def matmul_gflops(dtype: th.dtype, device: str, rows: int = 3072, width: int = 256, seconds: float = 1.0) -> float:
@@ -239,10 +257,11 @@ def measure(args: argparse.Namespace, threads: int, baseline: str) -> dict[str, 
     :return: The record of this thread count.
     """
     th.set_num_threads(threads)
-    algos = [*QWR_VARIANTS, baseline]
+    variants = args.variants
+    algos = [*variants, baseline]
     per_repeat: list[dict[str, float]] = []
     shares: dict[str, dict[str, float]] = {}
-    phase_seconds: dict[str, dict[str, float]] = {name: defaultdict(float) for name in QWR_VARIANTS}
+    phase_seconds: dict[str, dict[str, float]] = {name: defaultdict(float) for name in variants}
     qwr_seconds: dict[str, float] = defaultdict(float)
     flops: dict[str, float] = {}
     for repeat in range(args.repeats):
@@ -259,36 +278,33 @@ def measure(args: argparse.Namespace, threads: int, baseline: str) -> dict[str, 
                 qwr_seconds[algo] += seconds
                 for name, value in timer.seconds.items():
                     phase_seconds[algo][name] += value
-        for name in QWR_VARIANTS:
+        for name in variants:
             row[f"{name}/{baseline}"] = row[name] / row[baseline]
         per_repeat.append(row)
         print(
             f"{threads} thread(s), repeat {repeat}: "
             + ", ".join(f"{algo} {row[algo]:.2f}" for algo in algos)
             + " s per 1000 steps; "
-            + ", ".join(f"{name}/{baseline} {row[f'{name}/{baseline}']:.2f}" for name in QWR_VARIANTS),
+            + ", ".join(f"{name}/{baseline} {row[f'{name}/{baseline}']:.2f}" for name in variants),
             flush=True,
         )
-    for name in QWR_VARIANTS:
+    for name in variants:
         shares[name] = phase_shares(phase_seconds[name], qwr_seconds[name])
     peaks = {str(dtype).removeprefix("torch."): matmul_gflops(dtype, args.device) for dtype in (th.float32, th.bfloat16)}
     medians = {algo: float(np.median([r[algo] for r in per_repeat])) for algo in algos}
     # FLOPs per 1000 steps: one iteration of (n_critic_steps, n_actor_steps) updates per 1000 steps.
     flops_per_1000 = flops["iteration"] * 1000.0 / 1000.0
-    achieved = {name: flops_per_1000 / medians[name] / 1e9 for name in QWR_VARIANTS}
+    achieved = {name: flops_per_1000 / medians[name] / 1e9 for name in variants}
     return {
         "threads": threads,
         "seconds_per_1000_steps_median": medians,
-        "ratio_median": {name: float(np.median([r[f"{name}/{baseline}"] for r in per_repeat])) for name in QWR_VARIANTS},
+        "ratio_median": {name: float(np.median([r[f"{name}/{baseline}"] for r in per_repeat])) for name in variants},
         "per_repeat": per_repeat,
         "qwr_time_shares": shares,
         "matmul_gflops": peaks,
         "qwr_flops": flops,
         "qwr_achieved_gflops": achieved,
-        "fraction_of_limit": {
-            "qwr-fp32": achieved["qwr-fp32"] / peaks["float32"],
-            "qwr-bf16": achieved["qwr-bf16"] / peaks["bfloat16"],
-        },
+        "fraction_of_limit": {name: achieved[name] / peaks[matmul_dtype(name)] for name in variants},
     }
 
 
@@ -307,6 +323,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--qwr-updates", type=int, default=1000, help="QWR critic and actor updates per 1000 steps")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch thread counts to measure")
+    parser.add_argument(
+        "--variants", nargs="+", default=list(QWR_VARIANTS), choices=list(QWR_VARIANTS), help="QWR variants to time"
+    )
     parser.add_argument("--note", default="", help="free text stored with the record (e.g. what else ran)")
     args = parser.parse_args(argv)
     baseline = args.baseline or ("dqn" if "NoFrameskip" in args.env else "sac")
@@ -328,14 +347,15 @@ def main(argv: list[str] | None = None) -> None:
     append_jsonl(RESULTS, record)
 
     name = baseline.upper()
-    print(f"\n| threads | QWR fp32 | QWR bf16 | {name} | fp32 / {name} | bf16 / {name} | fraction of matmul limit |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(f"\n| threads | variant | s per 1000 steps | {name} s | variant / {name} | fraction of matmul limit |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for result in by_threads:
         seconds, ratio, fraction = result["seconds_per_1000_steps_median"], result["ratio_median"], result["fraction_of_limit"]
-        print(
-            f"| {result['threads']} | {seconds['qwr-fp32']:.2f} | {seconds['qwr-bf16']:.2f} | {seconds[baseline]:.2f} "
-            f"| {ratio['qwr-fp32']:.2f} | {ratio['qwr-bf16']:.2f} | {fraction['qwr-fp32']:.2f}, {fraction['qwr-bf16']:.2f} |"
-        )
+        for variant in args.variants:
+            print(
+                f"| {result['threads']} | {variant} | {seconds[variant]:.2f} | {seconds[baseline]:.2f} "
+                f"| {ratio[variant]:.2f} | {fraction[variant]:.2f} |"
+            )
     for result in by_threads:
         print(f"\n{result['threads']} thread(s): matmul GFLOP/s {result['matmul_gflops']}; QWR shares:")
         for variant, shares in result["qwr_time_shares"].items():

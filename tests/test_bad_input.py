@@ -55,6 +55,7 @@ def pendulum() -> gym.Env:
         ({"critic_learning_rate": lambda progress: -1e-3 * progress}, r"`critic_learning_rate\(1.0\)` .* must be > 0"),
         ({"n_critic_steps": 2.5}, "`n_critic_steps` must be an integer >= 1"),
         ({"precision": "fp16"}, "Unknown `precision`"),
+        ({"compile_updates": "yes"}, "`compile_updates` must be True or False"),
     ],
 )
 def test_bad_hyperparameters(kwargs: dict[str, Any], message: str):

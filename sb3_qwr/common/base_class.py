@@ -9,7 +9,7 @@ import io
 import pathlib
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import numpy as np
@@ -44,6 +44,7 @@ from sb3_qwr.common.buffers import (
 )
 from sb3_qwr.common.callbacks import OfflineProgressBarCallback
 from sb3_qwr.common.checks import check_action_space, check_common_hyperparameters, check_finite, check_positive
+from sb3_qwr.common.compile import compile_hook
 from sb3_qwr.common.dataset_buffer import DEFAULT_ACTION_STD, DEFAULT_DISCRETE_EPSILON, make_replay_buffer
 from sb3_qwr.common.distributions import FixedStdGaussian
 from sb3_qwr.common.policies import Actor, WeightedRegressionPolicy
@@ -117,6 +118,13 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         on one thread of this project's CPU (``benchmarks/RESULTS.md``, "Speed"); elsewhere it may be slower than
         ``"fp32"``. Not the default: on Walker2d-v5 at 100K its 3 seeds scored below float32's (median 796 against
         1433), on HalfCheetah-v5 the same (3316 against 3310).
+    :param compile_updates: Compile the update hooks (critic target, critic prediction, actor loss) with
+        ``torch.compile`` (inductor) at their first call: their elementwise work (the critic's gate, LayerNorm and
+        ReLU over the sampled pairs, backup, TD(lambda), advantage weights) runs in a few fused kernels, the matmuls
+        in the same library kernels as eager mode, the random draws from PyTorch's own generator; the math is the
+        eager one up to floating-point rounding. Compiling takes seconds at the first training phase and needs a C++
+        compiler on a CPU (Triton on a GPU). Off by default; with ``precision="bf16"`` it is the fastest path on
+        this project's CPU (``benchmarks/RESULTS.md``, "Speed").
     :param replay_buffer_class: A QWR replay buffer class (``QWRReplayBuffer``/``DictQWRReplayBuffer`` or a
         subclass); ``None`` picks one for the observation space.
     :param replay_buffer_kwargs: Keyword arguments of the replay buffer.
@@ -162,6 +170,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         max_weight: float | None = 20.0,
         max_grad_norm: float | None = None,
         precision: str = "fp32",
+        compile_updates: bool = False,
         replay_buffer_class: type[ReplayBuffer] | None = None,
         replay_buffer_kwargs: dict[str, Any] | None = None,
         optimize_memory_usage: bool = False,
@@ -187,6 +196,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             max_weight=max_weight,
             max_grad_norm=max_grad_norm,
             precision=precision,
+            compile_updates=compile_updates,
             batch_size=batch_size,
             buffer_size=buffer_size,
         )
@@ -239,6 +249,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         self.max_weight = max_weight
         self.max_grad_norm = max_grad_norm
         self.precision = precision
+        self.compile_updates = compile_updates
         if _init_setup_model:
             self._setup_model()
 
@@ -261,8 +272,11 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         "max_weight",
         "max_grad_norm",
         "precision",
+        "compile_updates",
         "batch_size",
     )  # not buffer_size: a model loaded for inference (the Zoo's enjoy) gets a one-transition buffer
+    #: The hooks that ``compile_updates`` compiles (``torch.compile``): the tensor work between optimizer steps.
+    _compilable_hooks: ClassVar[tuple[str, ...]] = ("critic_target_values", "critic_prediction", "actor_loss")
 
     @property
     def _updates_per_interaction(self) -> bool:
@@ -313,6 +327,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         # The critic regresses (1 - gamma) times its target: q_scale maps its outputs back to returns.
         self.q_scale = 1.0 / (1.0 - self.gamma)
         self._last_dist_params: np.ndarray | None = None
+        self._compiled_hooks: dict[str, Callable[..., Any]] = {}
 
     def _create_aliases(self) -> None:
         self.actor = self.policy.actor
@@ -505,16 +520,17 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         batches = self.replay_buffer.sample_batches(
             n_updates, batch_size, env=self._vec_normalize_env, fill_missing=fill_missing
         )
+        critic_target_values, critic_prediction = self._hook("critic_target_values"), self._hook("critic_prediction")
         for step, data in enumerate(batches):
             # Hard copy of the critic into its target every target_update_interval updates
             if step % self.target_update_interval == 0:
                 self.critic_target.load_state_dict(self.critic.state_dict())
             # Regression target, from the target network (hook of the algorithm)
             with th.no_grad(), self._autocast():
-                target = self.critic_target_values(data)
+                target = critic_target_values(data)
             # Critic update: the scaled critic regresses the scaled target (the loss in float32)
             with self._autocast():
-                prediction = self.critic(data.observations, data.actions).squeeze(-1).float()
+                prediction = critic_prediction(data)
             loss = F.mse_loss(prediction, target / self.q_scale)
             self.critic.optimizer.zero_grad()
             loss.backward()
@@ -526,10 +542,11 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
 
     def _train_actor(self, batch_size: int, stats: dict[str, list[th.Tensor]], n_updates: int | None = None) -> None:
         n_updates = self.n_actor_steps if n_updates is None else n_updates
+        actor_loss_fn = self._hook("actor_loss")
         for data in self.sample_actor_batches(n_updates, batch_size):
             # Weighted regression of the actor (hooks of the algorithm)
             with self._autocast():
-                actor_loss = self.actor_loss(data)
+                actor_loss = actor_loss_fn(data)
             self.actor.optimizer.zero_grad()
             actor_loss.loss.backward()
             th.nn.utils.clip_grad_norm_(self.actor.parameters(), self._max_grad_norm)
@@ -548,6 +565,28 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         """
         with th.no_grad(), self._autocast():
             return self.actor.dist_params(obs)
+
+    def _hook(self, name: str) -> Callable[..., Any]:
+        """
+        :param name: A hook's name.
+        :return: The bound hook; with ``compile_updates`` and a name in ``_compilable_hooks`` (a subclass may leave
+            one out), compiled by ``torch.compile`` at its first call (rebuilt after a load, never saved).
+        """
+        if not self.compile_updates or name not in self._compilable_hooks:
+            return getattr(self, name)
+        if name not in self._compiled_hooks:
+            self._compiled_hooks[name] = compile_hook(getattr(self, name), name, type(self).__name__)
+        return self._compiled_hooks[name]
+
+    def critic_prediction(self, data: QWRReplayBufferSamples) -> th.Tensor:
+        """
+        The critic's scaled prediction for the batch's (state, action) pairs, what the critic update regresses
+        on ``critic_target_values / q_scale`` (a value critic ignores the actions).
+
+        :param data: A batch from the replay buffer's ``sample``.
+        :return: ``(B,)`` float32.
+        """
+        return self.critic(data.observations, data.actions).squeeze(-1).float()
 
     def _autocast(self) -> th.autocast:
         """
@@ -638,6 +677,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             "actor_lr_schedule",
             "critic_lr_schedule",
             "_last_dist_params",
+            "_compiled_hooks",
         ]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:

@@ -120,6 +120,8 @@ def check_common_hyperparameters(**params: Any) -> None:
         check_positive("max_grad_norm", params["max_grad_norm"], "the gradient clip", allow_none="automatic")
     if "precision" in params and params["precision"] not in PRECISIONS:
         raise ValueError(f"Unknown `precision` {params['precision']!r}: use one of {PRECISIONS}.")
+    if "compile_updates" in params and not isinstance(params["compile_updates"], bool):
+        raise ValueError(f"`compile_updates` must be True or False, got {params['compile_updates']!r}.")
     if "batch_size" in params and "buffer_size" in params and params["batch_size"] > params["buffer_size"]:
         raise ValueError(
             f"`batch_size` ({params['batch_size']}) is larger than `buffer_size` ({params['buffer_size']}): "
