@@ -1,7 +1,7 @@
 """
 ``torch.compile`` of the algorithms' update hooks (their ``compile_updates`` argument).
 
-The hooks (critic target, critic prediction, actor loss) are pure tensor work between two optimizer steps:
+The hooks (critic target, actor loss) are pure tensor work around the networks' forward passes:
 ``torch.compile`` (inductor) fuses their elementwise chains (the critic's gate, LayerNorm and ReLU over the
 ``B * T * k`` sampled pairs, the backup, TD(lambda) and the advantage weights) into a few generated kernels, and
 leaves the matmuls to the same library kernels as eager mode. The random draws stay PyTorch's own

@@ -107,7 +107,7 @@ class QWR(WeightedRegressionAlgorithm):
         on one thread of this project's CPU (``benchmarks/RESULTS.md``, "Speed"); elsewhere it may be slower than
         ``"fp32"``. Not the default: on Walker2d-v5 at 100K its 3 seeds scored below float32's (median 796 against
         1433), on HalfCheetah-v5 the same (3316 against 3310).
-    :param compile_updates: Compile the update hooks (critic target, critic prediction, actor loss) with
+    :param compile_updates: Compile the hooks of the updates (the critic target and the actor loss) with
         ``torch.compile`` (inductor) at their first call: their elementwise work (the critic's gate, LayerNorm and
         ReLU over the sampled pairs, backup, TD(lambda), advantage weights) runs in a few fused kernels, the matmuls
         in the same library kernels as eager mode, the random draws from PyTorch's own generator; the math is the
