@@ -107,13 +107,9 @@ class QWR(WeightedRegressionAlgorithm):
         on one thread of this project's CPU (``benchmarks/RESULTS.md``, "Speed"); elsewhere it may be slower than
         ``"fp32"``. Not the default: on Walker2d-v5 at 100K its 3 seeds scored below float32's (median 796 against
         1433), on HalfCheetah-v5 the same (3316 against 3310).
-    :param compile_updates: Compile the hooks of the updates (the critic target and the actor loss) with
-        ``torch.compile`` (inductor) at their first call: their elementwise work (the critic's gate, LayerNorm and
-        ReLU over the sampled pairs, backup, TD(lambda), advantage weights) runs in a few fused kernels, the matmuls
-        in the same library kernels as eager mode, the random draws from PyTorch's own generator; the math is the
-        eager one up to floating-point rounding. Compiling takes seconds at the first training phase and needs a C++
-        compiler on a CPU (Triton on a GPU). Off by default; with ``precision="bf16"`` it is the fastest path on
-        this project's CPU (``benchmarks/RESULTS.md``, "Speed").
+    :param compile_updates: Compile the critic target and the actor loss with ``torch.compile`` at their first
+        call: fused elementwise kernels, PyTorch's random stream, the eager math up to rounding; a C++ compiler is
+        needed on a CPU (details: :class:`~sb3_qwr.common.base_class.WeightedRegressionAlgorithm`). Off by default.
     :param replay_buffer_class: A QWR replay buffer class (``QWRReplayBuffer``/``DictQWRReplayBuffer`` or a
         subclass); ``None`` picks one for the observation space.
     :param replay_buffer_kwargs: Keyword arguments of the replay buffer.
