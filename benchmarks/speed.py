@@ -1,6 +1,8 @@
 """
-Wall-clock cost of QWR per 1000 environment steps, in float32 and in bfloat16 (``precision="bf16"``), against
-SB3's SAC (DQN on Atari) in the same process, at 1 and 2 torch threads, with the physical limit of the machine.
+Wall-clock cost of QWR per 1000 environment steps, in float32 and in bfloat16 (``precision="bf16"``), each eager
+and with ``compile_updates=True`` (``QWR_VARIANTS``, ``--variants``), against SB3's SAC (DQN on Atari) in the same
+process, at 1 and 2 torch threads, with the physical limit of the machine. A compiled variant compiles during its
+warm-up, so the timed steps are the steady state.
 
 For each thread count and repeat, every algorithm is built, warmed up (buffer filled, one training phase done,
 so that the timing is the steady state), then timed over the same number of environment steps; the order of

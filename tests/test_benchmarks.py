@@ -837,3 +837,15 @@ def test_offline_weights_end_to_end(tmp_path):
     offline_weights.main([*args[:-4], "--results", str(tmp_path / "again.json"), "--readme", str(markdown)])
     again = common.read_json(tmp_path / "again.json")
     assert [r["sources"] for r in again] == [r["sources"] for r in records]
+
+
+def test_speed_variants_build_what_they_name():
+    from benchmarks import speed
+
+    for name, kwargs in speed.QWR_VARIANTS.items():
+        model = speed.build(name, "Pendulum-v1", seed=0, device="cpu", qwr_updates=10)
+        assert model.precision == kwargs["precision"]
+        assert model.compile_updates == kwargs.get("compile_updates", False)
+        assert (model.n_critic_steps, model.n_actor_steps) == (10, 10)
+        expected = "bfloat16" if kwargs["precision"] == "bf16" else "float32"
+        assert speed.matmul_dtype(name) == expected
