@@ -234,8 +234,9 @@ def suite_section(
             "",
         ]
     lines += [
-        "| Environment | Algorithm | Median ± ½ IQR | IQM [95% CI] | Paper | Seeds | Steps | Steps/s (median) | At std 0.2 |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| Environment | Algorithm | Median ± ½ IQR | IQM [95% CI] | Paper | Seeds | Steps | Steps/s (median) | At std 0.2 "
+        "| Last checkpoint |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     curve_links = []
     for env in suite.envs:
@@ -249,7 +250,7 @@ def suite_section(
                 cell = "not run"
                 if suite.not_run_here:
                     cell = _smoke_stand_in([s for s in smoke_summaries if s["variant"] == variant and s["env"] == env])
-                row = [env, labels[variant], cell, "not run", paper_text, "0", str(suite.timesteps_for(env)), "—", "—"]
+                row = [env, labels[variant], cell, "not run", paper_text, "0", str(suite.timesteps_for(env)), "—", "—", "—"]
             else:
                 scores = [s["final_eval"]["mean"] for s in runs]
                 iqm, low, high = iqm_interval(scores)
@@ -266,6 +267,7 @@ def suite_section(
                     _steps_text(runs),
                     f"{np.median(speeds):.0f}" if speeds else "—",
                     _reference_temperature_text(runs),
+                    _last_checkpoint_text(runs),
                 ]
             lines.append("| " + " | ".join(row) + " |")
         if env_runs and plots:
@@ -285,9 +287,45 @@ def _reference_temperature_text(runs: Sequence[dict[str, Any]]) -> str:
         environment's units), over the runs that have one, with their count; "—" when none has.
     """
     scores = [s["final_eval_reference_temperature"]["mean"] for s in runs if s.get("final_eval_reference_temperature")]
+    return _some_runs_median_text(scores, len(runs))
+
+
+def last_checkpoint_score(summary: dict[str, Any]) -> float | None:
+    """
+    :param summary: A run's summary.
+    :return: The mean return of the checkpoint evaluation made at the run's last step (``n_timesteps``), or ``None``
+        when the run has none there. For QWR and AWR that evaluation runs during the last collection, before the last
+        training phase: the policy the authors' reference code evaluates at the same interaction count (trax
+        ``Agent.run`` collects, evaluates, then trains, in every epoch).
+    """
+    checkpoints = summary.get("checkpoint_evals") or {}
+    timesteps = list(checkpoints.get("timesteps") or [])
+    if not timesteps or timesteps[-1] != summary["n_timesteps"]:
+        return None
+    return float(checkpoints["mean"][-1])
+
+
+def _last_checkpoint_text(runs: Sequence[dict[str, Any]]) -> str:
+    """
+    :param runs: Summaries of one cell.
+    :return: Median ± half IQR of :func:`last_checkpoint_score` over the runs that have one, with their count when
+        some have none; "—" when none has.
+    """
+    scores = [score for score in map(last_checkpoint_score, runs) if score is not None]
+    return _some_runs_median_text(scores, len(runs))
+
+
+def _some_runs_median_text(scores: Sequence[float], n_runs: int) -> str:
+    """
+    :param scores: A score of each run of a cell that has one.
+    :param n_runs: The cell's number of runs.
+    :return: Their median ± half IQR, with their count when fewer than ``n_runs``; "—" when there is none.
+    """
     if not scores:
         return "—"
-    return f"{median_text(scores)} ({len(scores)} seeds)" if len(scores) != len(runs) else median_text(scores)
+    if len(scores) == n_runs:
+        return median_text(scores)
+    return f"{median_text(scores)} ({len(scores)} seed{'s' if len(scores) > 1 else ''})"
 
 
 def _scores_text(runs: Sequence[dict[str, Any]]) -> tuple[str, str]:
@@ -324,8 +362,8 @@ def ablation_section(
         "Beside each, the suite's runs of the same variant, environment and seeds.",
         "",
         "| Ablation | Environment | Algorithm | Change | Ablation, per seed | Median ± ½ IQR | Suite, same seeds "
-        "| Median ± ½ IQR |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| Median ± ½ IQR | Last checkpoint, ablation / suite |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for folder, runs in ablations.items():
         for key in sorted({(s["suite"], s["variant"], s["env"]) for s in runs}):
@@ -335,9 +373,9 @@ def ablation_section(
             base = [s for s in summaries if (s["suite"], s["variant"], s["env"]) == key and s["seed"] in seeds]
             base_params = base[0]["params"] if base else []
             change = " ".join(f"`{p}`" for p in cell[0]["params"] if p not in base_params) or "none"
-            lines.append(
-                "| " + " | ".join([folder, env, labels[variant], change, *_scores_text(cell), *_scores_text(base)]) + " |"
-            )
+            last_checkpoint = f"{_last_checkpoint_text(cell)} / {_last_checkpoint_text(base)}"
+            row = [folder, env, labels[variant], change, *_scores_text(cell), *_scores_text(base), last_checkpoint]
+            lines.append("| " + " | ".join(row) + " |")
     lines.append("")
     return "\n".join(lines)
 
@@ -394,7 +432,11 @@ def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
         "evaluations included), on the machine below, which may have been shared. At std 0.2: the evaluation the "
         "authors' reference code reports beside the deterministic one, 10 episodes of actions sampled at temperature "
         "0.5 (std 0.2 in the environment's units), for the runs whose final evaluation made it (QWR and AWR, "
-        "from 2026-11-30 on).",
+        "from 2026-11-30 on). Last checkpoint: median ± half IQR of the checkpoint evaluation at the run's last step "
+        "(10 episodes, as the learning curves); for QWR and AWR it runs during the last collection, before the last "
+        "training phase of 1000 + 1000 updates, so it scores the policy that the authors' reference code evaluates at "
+        "the same number of interactions (trax `Agent.run` collects, evaluates, then trains in every epoch), while the "
+        "Median column scores the final model, one training phase later.",
         "",
     ]
     smoke_summaries = [s for s in summaries if not SUITES[s["suite"]].comparable]

@@ -275,6 +275,8 @@ def test_report_table_and_markers(tmp_path):
     results_dir = tmp_path / "results"
     for seed, score in enumerate([1000.0, 2000.0, 3000.0, 4000.0, 10000.0]):
         summary = _summary("mujoco100k", "qwr-lse", "Hopper-v5", seed, score)
+        if seed == 4:  # the checkpoint at the last step, before the last training phase, differs from the final model
+            summary["checkpoint_evals"]["mean"][-1] = 500.0
         path = results_dir / "mujoco100k" / f"qwr-lse__Hopper-v5__seed{seed}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(summary))
@@ -288,6 +290,8 @@ def test_report_table_and_markers(tmp_path):
     # An ablation (run.py --params ... --results-dir results/mujoco100k_head_init) of seeds 0 and 2: a results root.
     for seed, score in [(0, 1500.0), (2, 2500.0)]:
         ablation = _summary("mujoco100k", "qwr-lse", "Hopper-v5", seed, score, extra_params=["policy_kwargs:dict(a=1)"])
+        if seed == 2:  # no checkpoint evaluation at the last step
+            ablation["checkpoint_evals"] = {"timesteps": [50_000], "mean": [1.0]}
         path = results_dir / "mujoco100k_head_init" / "mujoco100k" / f"qwr-lse__Hopper-v5__seed{seed}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(ablation))
@@ -307,6 +311,7 @@ def test_report_table_and_markers(tmp_path):
     hopper = rows[("Hopper-v5", "QWR-LSE")]
     assert "| 3000 ± 1000 |" in hopper  # median 3000, quartiles 2000 and 4000
     assert "| 1758 ± 735 | 5 | 100000 |" in hopper
+    assert hopper.endswith("| — | 2000 ± 1000 |")  # last checkpoints 1000, 2000, 3000, 4000 and 500
     assert "not run" in rows[("Hopper-v5", "SAC")] and "| 1197 ± 175 |" in rows[("Hopper-v5", "SAC")]
     assert "not run" in rows[("HalfCheetah-v5", "QWR-LSE")] and "| 2323 ± 332 |" in rows[("HalfCheetah-v5", "QWR-LSE")]
     assert "| -14 ± 98 |" in rows[("Walker2d-v5", "PPO")]
@@ -323,8 +328,9 @@ def test_report_table_and_markers(tmp_path):
     ablation_rows = _table_rows(text[text.index("### Ablations") :])
     assert ablation_rows[("mujoco100k_head_init", "Hopper-v5")] == (
         "| mujoco100k_head_init | Hopper-v5 | QWR-LSE | `policy_kwargs:dict(a=1)` | s0 1500.0, s2 2500.0 | 2000 ± 250 "
-        "| s0 1000.0, s2 3000.0 | 2000 ± 500 |"
+        "| s0 1000.0, s2 3000.0 | 2000 ± 500 | 1500 ± 0.0 (1 seed) / 2000 ± 500 |"
     )
+    assert "| not run | not run | 2323 ± 332 | 0 | 100000 | — | — | — |" in rows[("HalfCheetah-v5", "QWR-LSE")]
     assert "other_folder" not in text
     smoke_rows = _table_rows(smoke_text)
     assert "(smoke)" in smoke_rows[("Pendulum-v1", "SAC")] and "-900" in smoke_rows[("Pendulum-v1", "SAC")]
