@@ -70,6 +70,15 @@ def test_sequences_stop_at_episode_ends():
     assert 2 in flat_missing and 0 not in flat_missing and 1 not in flat_missing
 
 
+def test_timeouts_as_terminations_as_the_reference_code():
+    """``handle_timeout_termination=False`` (SB3's name): a time-limit truncation ends the targets as a termination."""
+    buffer = QWRReplayBuffer(50, OBS_SPACE, ACT_SPACE, device="cpu", n_steps=3, handle_timeout_termination=False)
+    fill(buffer, 20, {(4, 0): "term", (9, 0): "trunc"})
+    index, arrays = sample_at(buffer, [3, 4, 8, 9])
+    np.testing.assert_array_equal(index.valid, [[True, True, False], [True, False, False]] * 2)
+    np.testing.assert_array_equal(arrays["terminations"], [[0, 1, 0], [1, 0, 0]] * 2)
+
+
 def test_sequences_stop_at_the_write_position_after_wraparound():
     buffer = QWRReplayBuffer(10, OBS_SPACE, ACT_SPACE, device="cpu", n_steps=3)
     fill(buffer, 13, {})  # steps 10, 11, 12 overwrote rows 0, 1, 2; pos = 3

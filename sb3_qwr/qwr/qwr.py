@@ -60,7 +60,8 @@ class QWR(WeightedRegressionAlgorithm):
     lambda-return puts the weight left over by Eq. 13 on the T-step target; the critic regresses
     ``(1 - gamma) Q``; Adam with ``eps=1e-5``; weights clipped at ``max_weight``; gradient norm clipped at 50
     (MLP) or 0.5 (CNN). Unlike the reference code, a time-limit truncation bootstraps from the final
-    observation (SB3's ``handle_timeout_termination``). A next state with no stored ``mu`` (the final
+    observation (SB3's ``handle_timeout_termination``; ``replay_buffer_kwargs=dict(handle_timeout_termination=False)``
+    ends the targets there as the reference code does). A next state with no stored ``mu`` (the final
     observation of an episode, or a step not yet written) uses the current actor's distribution. All
     environment steps, warm-up included, are taken by the actor (never uniformly at random), so every stored
     transition has a ``mu`` of the actor's family; SB3's ``action_noise`` is not supported for that reason.
