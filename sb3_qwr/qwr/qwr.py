@@ -102,12 +102,9 @@ class QWR(WeightedRegressionAlgorithm):
     :param max_grad_norm: Clip of the global gradient norm of each update; ``None`` uses the reference code's
         values: 0.5 for a CNN features extractor, 50 otherwise.
     :param precision: ``"fp32"`` (default) or ``"bf16"``: the networks' forward and backward passes under
-        ``torch.autocast`` in bfloat16 (matmuls with float32 accumulation, as TPUs ran the paper's own runs),
-        with float32 weights, optimizer states, targets, backups, TD(lambda) sums, advantage normalization and
-        losses. On CPUs with AVX-512 BF16 or AMX and on recent GPUs it is faster: 1.3-1.4x per 1000 Hopper-v5 steps
-        on one thread of this project's CPU, 1.5x with ``compile_updates`` (``benchmarks/RESULTS.md``, "Speed");
-        elsewhere it may be slower than ``"fp32"``. Not the default: on Walker2d-v5 at 100K its 3 seeds scored
-        below float32's (median 796 against 1433), on HalfCheetah-v5 the same (3316 against 3310).
+        ``torch.autocast`` in bfloat16, everything else in float32; faster on CPUs with AVX-512 BF16 or AMX and on
+        recent GPUs, not the default because its score parity is not shown (measurements and details:
+        :class:`~sb3_qwr.common.base_class.WeightedRegressionAlgorithm`).
     :param compile_updates: Compile the critic target and the actor loss with ``torch.compile`` at their first
         call: fused elementwise kernels, PyTorch's random stream, the eager math up to rounding; a C++ compiler is
         needed on a CPU (details: :class:`~sb3_qwr.common.base_class.WeightedRegressionAlgorithm`). Off by default.
