@@ -125,14 +125,22 @@ def iqm_interval(scores: Sequence[float], reps: int = 2000, seed: int = 0) -> tu
     iqm = float(metrics.aggregate_iqm(values))
     if len(values) < 2:
         return iqm, None, None
-    with warnings.catch_warnings():  # arch's notice about its future default generator
-        warnings.simplefilter("ignore", FutureWarning)
-        _, intervals = library.get_interval_estimates(
-            {"x": values},
-            lambda x: np.array([metrics.aggregate_iqm(x)]),
-            reps=reps,
-            random_state=np.random.RandomState(seed),
-        )
+    # rliable's StratifiedBootstrap draws its resamples from NumPy's global generator, not from the
+    # `random_state` it is given (`update_indices` calls `np.random.choice`): without seeding the global one too,
+    # a cell's interval would depend on which cells the report computed before it. Seed it, then restore it.
+    global_state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        with warnings.catch_warnings():  # arch's notice about its future default generator
+            warnings.simplefilter("ignore", FutureWarning)
+            _, intervals = library.get_interval_estimates(
+                {"x": values},
+                lambda x: np.array([metrics.aggregate_iqm(x)]),
+                reps=reps,
+                random_state=np.random.RandomState(seed),
+            )
+    finally:
+        np.random.set_state(global_state)
     low, high = intervals["x"][:, 0]
     return iqm, float(low), float(high)
 

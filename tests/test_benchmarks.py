@@ -271,6 +271,22 @@ def test_statistics():
     assert report.iqm_interval([5.0])[1:] == (None, None)
 
 
+def test_iqm_interval_depends_only_on_its_scores():
+    # rliable resamples with NumPy's global generator: the interval must not change with its state, and the
+    # caller's global state must come back untouched.
+    scores = [358.8, 687.9, 315.6, 460.9, 513.8]
+    intervals = set()
+    for global_seed in range(4):
+        np.random.seed(global_seed)
+        intervals.add(report.iqm_interval(scores, reps=200))
+    assert len(intervals) == 1
+    np.random.seed(123)
+    expected = np.random.random(3)
+    np.random.seed(123)
+    report.iqm_interval(scores, reps=200)
+    np.testing.assert_array_equal(np.random.random(3), expected)
+
+
 def test_report_table_and_markers(tmp_path):
     results_dir = tmp_path / "results"
     for seed, score in enumerate([1000.0, 2000.0, 3000.0, 4000.0, 10000.0]):
