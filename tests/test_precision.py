@@ -83,6 +83,30 @@ def test_bf16_critic_target_is_close_to_float32_and_stays_float32():
     assert (mixed - exact).abs().max() > 0  # the matmuls did run in bfloat16
 
 
+@pytest.mark.parametrize("algo", [QWR, AWR])
+def test_bf16_critic_output_layer_runs_in_float32(algo):
+    """Under bf16 autocast the hidden layers run in bfloat16 but the scalar output layer in float32."""
+    model = algo("MlpPolicy", "Pendulum-v1", precision="bf16", device="cpu", **FAST)
+    critic = model.critic
+    th.manual_seed(0)
+    hidden = th.randn(64, 4, critic.norm.normalized_shape[0])
+    *layers, output = critic.head
+    with th.no_grad(), model._autocast():
+        values = critic.head_output(hidden)
+        inner = th.nn.Sequential(*layers)(hidden)  # bfloat16, as the output layer receives it
+        all_bf16 = critic.head(hidden)  # what the output would be with the last layer under autocast too
+    assert inner.dtype == th.bfloat16 and all_bf16.dtype == th.bfloat16 and values.dtype == th.float32
+    # the slow reference: the last layer in float64 on the bfloat16 hidden features
+    reference = inner.double() @ output.weight.double().T + output.bias.double()
+    exact_error = (values.double() - reference).abs().max()
+    bf16_error = (all_bf16.double() - reference).abs().max()
+    assert exact_error < 1e-5 * reference.abs().max()
+    assert bf16_error > 10 * exact_error  # the check can tell a bfloat16 output layer
+    # the same under float32: head_output is the plain head
+    with th.no_grad():
+        th.testing.assert_close(critic.head_output(hidden), critic.head(hidden))
+
+
 def test_unknown_precision_is_rejected():
     with pytest.raises(ValueError, match="Unknown `precision` 'fp16'"):
         QWR("MlpPolicy", "Pendulum-v1", precision="fp16")

@@ -32,7 +32,7 @@ class VCritic(CriticNetwork):
             ``critic(observations, actions)``.
         :return: ``(B, 1)``.
         """
-        return self.head(self.norm(self.embed_obs(obs)))
+        return self.head_output(self.norm(self.embed_obs(obs)))
 
 
 class AWRPolicy(WeightedRegressionPolicy):

@@ -57,7 +57,7 @@ class QCritic(CriticNetwork):
             assert isinstance(self.action_embedding, nn.Linear)
             doubled = F.linear(actions, 2.0 * self.action_embedding.weight, 2.0 * self.action_embedding.bias)
         hidden = self.norm(tanh_gate(obs_embedding.unsqueeze(-2), doubled))
-        return self.head(hidden).squeeze(-1)
+        return self.head_output(hidden).squeeze(-1)
 
     def forward(self, obs: PyTorchObs, actions: th.Tensor) -> th.Tensor:
         """
