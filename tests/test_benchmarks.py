@@ -871,3 +871,30 @@ def test_speed_variants_build_what_they_name():
         assert (model.n_critic_steps, model.n_actor_steps) == (10, 10)
         expected = "bfloat16" if kwargs["precision"] == "bf16" else "float32"
         assert speed.matmul_dtype(name) == expected
+
+
+def test_bf16_rounding_report_on_a_saved_run(tmp_path):
+    from benchmarks import bf16_rounding
+    from sb3_qwr import QWR
+
+    fast = {"train_freq": 200, "n_critic_steps": 5, "n_actor_steps": 5, "batch_size": 32, "buffer_size": 1000}
+    QWR("MlpPolicy", "Pendulum-v1", seed=0, device="cpu", **fast).learn(400).save(tmp_path / "Pendulum-v1.zip")
+    output = tmp_path / "rounding.jsonl"
+    record = bf16_rounding.main(
+        ["--run-dir", str(tmp_path), "--env", "Pendulum-v1", "--states", "50", "--output", str(output)]
+    )
+    assert json.loads(output.read_text().splitlines()[-1])["states"] == 50
+    for mode in ("bf16", "bf16-output"):
+        stats = record[mode]
+        assert 0 < stats["q_error_rms"] < 1.0  # bfloat16 did run, and stayed near the float32 values
+        assert 0 <= stats["best_action_agreement"] <= 1
+        assert np.isfinite(stats["advantage_error_fraction"]) and np.isfinite(stats["weight_error_rms"])
+    # "bf16" is what precision="bf16" runs: the critic's own q_values under autocast
+    model, env = bf16_rounding.load_run(tmp_path, "Pendulum-v1")
+    states = bf16_rounding.visited_states(model, env, 20, seed=1)
+    actions = th.rand(20, 4, 1) * 2 - 1
+    with th.no_grad(), th.autocast("cpu", dtype=th.bfloat16):
+        expected = model.critic.q_values(model.critic.embed_obs(states), actions).float() * model.q_scale
+    th.testing.assert_close(bf16_rounding.sampled_values(model, states, actions, "bf16"), expected)
+    with pytest.raises(FileNotFoundError, match="Zoo run folder"):
+        bf16_rounding.load_run(tmp_path, "Hopper-v5")

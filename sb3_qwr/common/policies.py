@@ -191,9 +191,10 @@ class CriticNetwork(BaseModel):
         The head on the normalized embedding, its last (scalar) layer in float32 whatever the autocast: the
         advantages are small differences of values near ``(1 - gamma) Q``, and a bfloat16 output (8 bits of
         mantissa) rounds them by a sizeable fraction. On a trained Walker2d-v5 critic a bfloat16 output layer
-        changed the advantages of 4 sampled actions by 9% (rms) and their best action in 11% of the states; a
-        float32 one halves that, at the cost of one ``embed_dim``-wide dot product per value
-        (``benchmarks/RESULTS.md``, "bf16 against fp32"). A no-op with ``precision="fp32"``.
+        moved the advantages of 4 sampled actions by 11% of their rms and changed the best of them in 13% of the
+        states; with a float32 output layer 5% and 4%, at the cost of one ``embed_dim``-wide dot product per value
+        (``python -m benchmarks.bf16_rounding``; ``benchmarks/RESULTS.md``, "bf16 against fp32"). A no-op with
+        ``precision="fp32"``.
 
         :param hidden: ``(..., embed_dim)`` after the LayerNorm (and the action gate).
         :return: ``(..., 1)`` scaled values, float32.
