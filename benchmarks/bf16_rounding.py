@@ -26,7 +26,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
 from benchmarks.common import RESULTS_DIR, append_jsonl, now_iso, package_versions, repo_relative
 from sb3_qwr import QWR
-from sb3_qwr.common.functional import advantage_weights, tanh_gate
+from sb3_qwr.common.functional import advantage_weights
 
 
 def visited_states(model: QWR, env: VecEnv, n_states: int, seed: int) -> th.Tensor:
@@ -62,10 +62,7 @@ def sampled_values(model: QWR, states: th.Tensor, actions: th.Tensor, mode: str)
         if mode != "bf16-output":
             scaled = critic.q_values(critic.embed_obs(states), actions)
         else:
-            gate = critic.action_embedding
-            doubled = th.nn.functional.linear(actions, 2.0 * gate.weight, 2.0 * gate.bias)
-            hidden = critic.norm(tanh_gate(critic.embed_obs(states).unsqueeze(-2), doubled))
-            scaled = critic.head(hidden).squeeze(-1)
+            scaled = critic.head(critic.gated_features(critic.embed_obs(states), actions)).squeeze(-1)
     return scaled.float() * model.q_scale
 
 

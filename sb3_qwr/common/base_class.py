@@ -118,8 +118,8 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         on one thread of this project's CPU, 1.5x with ``compile_updates`` (``benchmarks/RESULTS.md``, "Speed");
         elsewhere it may be slower than ``"fp32"``. Not the default: on Walker2d-v5 at 100K its 5 seeds scored
         below float32's (median 796 against 1650, lower on four seeds), on HalfCheetah-v5 the same (3 seeds, 3316
-        against 3310); with the critic's output layer in float32
-        (:meth:`~sb3_qwr.common.policies.CriticNetwork.head_output`, since those runs) still 742 on Walker2d-v5 (4 seeds).
+        against 3310). Those runs had the critic's output layer in bfloat16; in float32, as it is now
+        (:meth:`~sb3_qwr.common.policies.CriticNetwork.head_output`), Walker2d-v5 still gave 742 (4 seeds).
     :param compile_updates: Compile the hooks of the updates (the critic target and the actor loss) with
         ``torch.compile`` (inductor) at their first call: their elementwise work (the critic's gate, LayerNorm and
         ReLU over the sampled pairs, backup, TD(lambda), advantage weights) runs in a few fused kernels, the matmuls

@@ -199,6 +199,8 @@ class CriticNetwork(BaseModel):
         :param hidden: ``(..., embed_dim)`` after the LayerNorm (and the action gate).
         :return: ``(..., 1)`` scaled values, float32.
         """
+        if not th.is_autocast_enabled(hidden.device.type):
+            return self.head(hidden)
         *layers, output = self.head
         for layer in layers:
             hidden = layer(hidden)

@@ -45,6 +45,16 @@ class QCritic(CriticNetwork):
             ``None`` evaluates every action.
         :return: ``(B, k)`` (``(B, n)`` for all discrete actions).
         """
+        return self.head_output(self.gated_features(obs_embedding, actions)).squeeze(-1)
+
+    def gated_features(self, obs_embedding: th.Tensor, actions: th.Tensor | None = None) -> th.Tensor:
+        """
+        What the head reads: ``LayerNorm(o * tanh(W a))`` for ``k`` actions per state.
+
+        :param obs_embedding: ``(B, E)`` from :meth:`embed_obs`.
+        :param actions: As in :meth:`q_values`.
+        :return: ``(B, k, E)`` (``(B, n, E)`` for all discrete actions).
+        """
         # ``2 z`` of the gate ``tanh(z)``, the doubling folded into the (small) weights: see ``tanh_gate``
         if self.discrete:
             assert isinstance(self.action_embedding, nn.Embedding)
@@ -56,8 +66,7 @@ class QCritic(CriticNetwork):
             assert actions is not None, "Box actions must be given to the critic."
             assert isinstance(self.action_embedding, nn.Linear)
             doubled = F.linear(actions, 2.0 * self.action_embedding.weight, 2.0 * self.action_embedding.bias)
-        hidden = self.norm(tanh_gate(obs_embedding.unsqueeze(-2), doubled))
-        return self.head_output(hidden).squeeze(-1)
+        return self.norm(tanh_gate(obs_embedding.unsqueeze(-2), doubled))
 
     def forward(self, obs: PyTorchObs, actions: th.Tensor) -> th.Tensor:
         """
