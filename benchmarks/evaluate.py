@@ -41,6 +41,7 @@ def final_evaluation(
         QWR and AWR also ``reference_temperature`` (:func:`reference_temperature_evaluation`).
     """
     import yaml
+    from huggingface_sb3 import EnvironmentName  # the Zoo's file names of an env id ("/" written "-")
     from rl_zoo3.utils import ALGOS, create_test_env, get_saved_hyperparams
 
     from sb3_qwr.zoo.registry import register_qwr
@@ -55,8 +56,8 @@ def final_evaluation(
         pass
 
     start = time.perf_counter()
-    model_path = zoo_run_dir / f"{env_id}.zip"
-    stats_path = zoo_run_dir / env_id
+    model_path = zoo_run_dir / f"{EnvironmentName(env_id)}.zip"
+    stats_path = zoo_run_dir / EnvironmentName(env_id)
     hyperparams, maybe_stats_path = get_saved_hyperparams(str(stats_path), norm_reward=False, test_mode=True)
     env_kwargs: dict[str, Any] = {}
     config_kwargs = hyperparams.pop("env_kwargs", None)

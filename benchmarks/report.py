@@ -279,7 +279,7 @@ def suite_section(
                 ]
             lines.append("| " + " | ".join(row) + " |")
         if env_runs and plots:
-            path = results_dir / suite.name / "curves" / f"{env}.png"
+            path = results_dir / suite.name / "curves" / f"{env.replace('/', '-')}.png"
             plot_curves(suite.name, env, env_runs, labels, path)
             curve_links.append(f"[{env}]({Path(_relpath(path, md_dir)).as_posix()})")
     lines.append("")

@@ -54,6 +54,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from huggingface_sb3 import EnvironmentName  # the Zoo's file names of an env id ("/" written "-")
+
 from benchmarks.common import REPO_ROOT, RESULTS_DIR, RUNS_DIR, now_iso, package_versions, repo_relative, write_json
 from benchmarks.evaluate import checkpoint_evaluations
 from benchmarks.suites import SUITES, VARIANTS, RunSpec, expand_suite
@@ -125,7 +127,7 @@ def find_zoo_run_dir(spec: RunSpec, runs_dir: Path = RUNS_DIR) -> Path | None:
     :param runs_dir: Root of the run logs.
     :return: The folder, or ``None`` when there is none.
     """
-    pattern = str(spec.log_folder(runs_dir) / spec.algo / f"{glob.escape(spec.env)}_*")
+    pattern = str(spec.log_folder(runs_dir) / spec.algo / f"{glob.escape(EnvironmentName(spec.env))}_*")
     candidates = []
     for path in glob.glob(pattern):
         suffix = path.rsplit("_", 1)[-1]
@@ -193,7 +195,7 @@ def trained_timesteps(zoo_run_dir: Path, env_id: str) -> int:
     :return: ``num_timesteps`` of the final model saved by the Zoo (0 when there is no readable model).
     """
     try:
-        with zipfile.ZipFile(zoo_run_dir / f"{env_id}.zip") as archive:
+        with zipfile.ZipFile(zoo_run_dir / f"{EnvironmentName(env_id)}.zip") as archive:
             return int(json.loads(archive.read("data"))["num_timesteps"])
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return 0
@@ -238,7 +240,7 @@ def execute_run(
             "command": ["python", *(repo_relative(part) for part in command[1:])],
         }
         zoo_dir = find_zoo_run_dir(spec, runs_dir)
-        if zoo_dir is None or not (zoo_dir / f"{spec.env}.zip").is_file():
+        if zoo_dir is None or not (zoo_dir / f"{EnvironmentName(spec.env)}.zip").is_file():
             raise RunFailed(f"no final model after training; see {folder / 'train.log'}")
         # The Zoo saves the model and exits normally when interrupted (Ctrl-C): check the model is complete.
         steps = trained_timesteps(zoo_dir, spec.env)

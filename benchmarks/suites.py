@@ -13,6 +13,9 @@ Variants: ``qwr-lse``, ``qwr-max``, ``qwr-avg`` are ``--algo qwr -params backup:
   Zoo's 100K would leave no step to learn in).
 * ``mujoco1m``: the MuJoCo envs at 1M steps, QWR with ``backup_temperature:1.0 backup_scale:'std'`` (Table 3),
   SAC and PPO; seeds 0-4.
+* ``minatar100k``: the five MinAtar games (``MinAtar/<Game>-v1``, Young and Tian 2019, the CPU-sized Atari);
+  qwr-lse, dqn, ppo (then qwr-max, qwr-avg); 100K interactions; seeds 0-2. Every algorithm uses MinAtar's network
+  (``sb3_qwr.MinAtarCNN``); settings in ``hyperparams/qwr.yml``, ``dqn.yml``, ``ppo.yml``.
 * ``smoke``: a few thousand steps of Pendulum-v1 and Hopper-v5 (qwr-lse, sac) and 1000 steps of
   PongNoFrameskip-v4 (qwr-lse), with fewer QWR updates per iteration and a small replay buffer: checks the
   whole pipeline on a CPU; its numbers are not comparable with the paper.
@@ -55,6 +58,7 @@ VARIANTS: dict[str, Variant] = {
 }
 
 MUJOCO_ENVS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Humanoid-v5")
+MINATAR_ENVS = tuple(f"MinAtar/{game}-v1" for game in ("Asterix", "Breakout", "Freeway", "Seaquest", "SpaceInvaders"))
 ATARI_ENVS = tuple(f"{game}NoFrameskip-v4" for game in ("Boxing", "Breakout", "Freeway", "Gopher", "Pong", "Seaquest"))
 
 #: QWR made CPU-sized for the smoke suite: fewer updates per 1000-step iteration, small batches and buffer.
@@ -143,6 +147,14 @@ SUITES: dict[str, Suite] = {
         not_run_here="a 1M-step QWR run takes about 8.5 hours on one core of the CPU machines (33 steps/s in the "
         "100K suite), longer than a 3-hour working session, and the Zoo cannot resume a stopped run",
     ),
+    "minatar100k": Suite(
+        "minatar100k",
+        MINATAR_ENVS,
+        ("qwr-lse", "dqn", "ppo", "qwr-max", "qwr-avg"),
+        100_000,
+        seeds=(0, 1, 2),
+        description="MinAtar v1 (minimal action sets), 100K interactions, MinAtar's network for every algorithm",
+    ),
     "smoke": Suite(
         "smoke",
         ("Pendulum-v1", "Hopper-v5", "PongNoFrameskip-v4"),
@@ -188,8 +200,8 @@ class RunSpec:
 
     @property
     def name(self) -> str:
-        """Run name: ``<variant>__<env>__seed<k>``."""
-        return f"{self.variant}__{self.env}__seed{self.seed}"
+        """Run name: ``<variant>__<env>__seed<k>``, a ``/`` of the env id (``MinAtar/Breakout-v1``) written ``-``."""
+        return f"{self.variant}__{self.env.replace('/', '-')}__seed{self.seed}"
 
     def log_folder(self, runs_dir: Path = RUNS_DIR) -> Path:
         """

@@ -79,7 +79,7 @@ def check_trained_run(run: Path, env_id: str) -> None:
 
 
 def test_hyperparams_files_ship_in_package() -> None:
-    for algo in ("qwr", "sac", "ppo"):
+    for algo in ("qwr", "sac", "ppo", "dqn"):
         path = hyperparams_file(algo)
         assert path.parent.name == "hyperparams" and path.is_file()
     import sb3_qwr.hyperparams
@@ -114,7 +114,10 @@ def test_qwr_yml_matches_table4_and_constructor() -> None:
         "backup_temperature": 0.3,
         "backup_scale": "mad",
     }
-    for env_id in (*MUJOCO_V5, "atari", "default", "InvertedPendulum-v5", "Pendulum-v1", "CartPole-v1", "LunarLander-v3"):
+    minatar = [env_id for env_id in hyperparams if env_id.startswith("MinAtar/")]
+    assert len(minatar) == 5
+    others = ("atari", "default", "InvertedPendulum-v5", "Pendulum-v1", "CartPole-v1", "LunarLander-v3")
+    for env_id in (*MUJOCO_V5, *minatar, *others):
         entry = hyperparams[env_id]
         assert {key: entry[key] for key in table4} == table4, env_id
     for env_id in MUJOCO_V5:
@@ -136,7 +139,7 @@ def test_sac_ppo_files_copy_v4_values_and_merge_over_zoo() -> None:
     for algo in ("sac", "ppo"):
         ours = load_hyperparams(hyperparams_file(algo))
         zoo = load_hyperparams(zoo_hyperparams_file(algo))
-        assert set(ours) == set(MUJOCO_V5)
+        assert {env_id for env_id in ours if not env_id.startswith("MinAtar/")} == set(MUJOCO_V5)
         for env_id in MUJOCO_V5:
             assert ours[env_id] == zoo[env_id.replace("-v5", "-v4")]
         merged = merged_hyperparams(algo)

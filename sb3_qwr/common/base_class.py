@@ -21,7 +21,6 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList, Conve
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BaseModel
 from stable_baselines3.common.save_util import load_from_pkl
-from stable_baselines3.common.torch_layers import NatureCNN
 from stable_baselines3.common.type_aliases import (
     GymEnv,
     MaybeCallback,
@@ -48,6 +47,7 @@ from sb3_qwr.common.compile import compile_hook
 from sb3_qwr.common.dataset_buffer import DEFAULT_ACTION_STD, DEFAULT_DISCRETE_EPSILON, make_replay_buffer
 from sb3_qwr.common.distributions import FixedStdGaussian
 from sb3_qwr.common.policies import Actor, WeightedRegressionPolicy
+from sb3_qwr.common.torch_layers import is_convolutional
 from sb3_qwr.offline import OfflineDataset, as_offline_dataset
 
 SelfWeightedRegression = TypeVar("SelfWeightedRegression", bound="WeightedRegressionAlgorithm")
@@ -323,7 +323,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         self.actor_lr_schedule = FloatSchedule(self.actor_learning_rate)
         self.critic_lr_schedule = FloatSchedule(self.critic_learning_rate)
         if self.max_grad_norm is None:
-            cnn = issubclass(self.policy.features_extractor_class, NatureCNN)
+            cnn = is_convolutional(self.policy.features_extractor_class)
             self._max_grad_norm = 0.5 if cnn else 50.0
         else:
             self._max_grad_norm = float(self.max_grad_norm)

@@ -13,7 +13,6 @@ from stable_baselines3.common.policies import BaseModel, BasePolicy
 from stable_baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
     FlattenExtractor,
-    NatureCNN,
     create_mlp,
     get_actor_critic_arch,
 )
@@ -21,6 +20,7 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
 from sb3_qwr.common.distributions import ActionDistribution, make_distribution
+from sb3_qwr.common.torch_layers import is_convolutional
 
 
 class Actor(BasePolicy):
@@ -359,7 +359,7 @@ class WeightedRegressionPolicy(BasePolicy):
             squash_output=isinstance(action_space, spaces.Box),
         )
         if net_arch is None:
-            net_arch = [] if issubclass(features_extractor_class, NatureCNN) else [256, 256]
+            net_arch = [] if is_convolutional(features_extractor_class) else [256, 256]
         actor_arch, critic_arch = get_actor_critic_arch(net_arch)
         self.net_arch = net_arch
         self.activation_fn = activation_fn

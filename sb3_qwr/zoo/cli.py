@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
+from sb3_qwr.envs.minatar import check_minatar_env_id
 from sb3_qwr.zoo.config import default_conf_file
 from sb3_qwr.zoo.registry import QWR_ZOO_NAME, register_qwr
 
@@ -65,11 +66,13 @@ def _peek_train_args(args: Sequence[str]) -> argparse.Namespace:
     Read ``--algo`` and ``-conf/--conf-file`` from the Zoo's ``train`` flags, leaving the rest to the Zoo.
 
     :param args: The Zoo's ``train`` flags.
-    :return: ``algo`` (the Zoo's default ``ppo`` when absent) and ``conf_file`` (``None`` when absent).
+    :return: ``algo`` (the Zoo's default ``ppo`` when absent), ``conf_file`` (``None`` when absent) and ``env``
+        (empty when absent).
     """
     parser = argparse.ArgumentParser(prog=f"{PROG} train", add_help=False)
     parser.add_argument("--algo", default="ppo")
     parser.add_argument("-conf", "--conf-file", default=None)
+    parser.add_argument("--env", default="")
     known, _ = parser.parse_known_args(list(args))
     return known
 
@@ -90,6 +93,7 @@ def train(args: Sequence[str]) -> None:
 
     register_qwr()
     peeked = _peek_train_args(args)
+    check_minatar_env_id(peeked.env)
     args = list(args)
     conf_file = default_conf_file(peeked.algo)
     if peeked.conf_file is None and conf_file is not None:

@@ -7,8 +7,9 @@ from typing import Any
 import rl_zoo3
 import yaml
 
-#: Algorithms whose shipped file is merged over the Zoo's file of the same name (it adds MuJoCo v5 entries).
-MERGED_ALGOS = ("sac", "ppo")
+#: Algorithms whose shipped file is merged over the Zoo's file of the same name (it adds MuJoCo v5 entries for
+#: SAC and PPO, MinAtar entries for PPO and DQN).
+MERGED_ALGOS = ("sac", "ppo", "dqn")
 
 
 def hyperparams_dir() -> Path:
@@ -17,7 +18,7 @@ def hyperparams_dir() -> Path:
     top-level ``hyperparams/`` folder, installed inside the package), or that folder itself when the
     repository is used without being installed.
 
-    :return: Path of the folder holding ``qwr.yml``, ``sac.yml`` and ``ppo.yml``.
+    :return: Path of the folder holding ``qwr.yml``, ``sac.yml``, ``ppo.yml`` and ``dqn.yml``.
     """
     try:
         package = importlib.import_module("sb3_qwr.hyperparams")
@@ -82,7 +83,7 @@ def default_conf_file(algo: str) -> str | None:
 
     :param algo: Zoo name of the algorithm.
     :return: The path of the shipped ``qwr.yml`` for QWR, the module ``sb3_qwr.zoo.conf.<algo>`` (the Zoo's
-        file merged with the shipped one) for SAC and PPO, ``None`` (the Zoo's own file) for other algorithms.
+        file merged with the shipped one) for SAC, PPO and DQN, ``None`` (the Zoo's own file) for other algorithms.
     """
     if algo == "qwr":
         return str(hyperparams_file("qwr"))

@@ -4,16 +4,23 @@ import io
 import pathlib
 from typing import Any
 
+import rl_zoo3.exp_manager
 import torch as th
 from rl_zoo3.hyperparams_opt import HYPERPARAMS_CONVERTER, HYPERPARAMS_SAMPLER
 from rl_zoo3.utils import ALGOS
 from stable_baselines3.common.type_aliases import GymEnv
 
+from sb3_qwr.common.torch_layers import MinAtarCNN
 from sb3_qwr.qwr import QWR
 from sb3_qwr.zoo.hyperparams_opt import convert_qwr_params, sample_qwr_params
 
 #: The algorithm's name on the Zoo's command line (``--algo qwr``) and in its log folders.
 QWR_ZOO_NAME = "qwr"
+
+#: Names that the string values of a hyperparameter file (``policy_kwargs: "dict(features_extractor_class=
+#: MinAtarCNN)"``) may use, for every algorithm: the Zoo evaluates those strings in the namespace of its
+#: ``rl_zoo3.exp_manager`` module, which knows ``nn`` and ``th`` but none of sb3-qwr's classes.
+ZOO_HYPERPARAMS_NAMES: dict[str, Any] = {"MinAtarCNN": MinAtarCNN}
 
 
 class InferenceQWR(QWR):
@@ -64,11 +71,14 @@ def register_qwr(inference: bool = False) -> None:
     """
     Make QWR known to the RL Zoo of this process: ``rl_zoo3.ALGOS["qwr"]`` (the dict that ``train``, ``enjoy``,
     ``record_video`` and the ``ExperimentManager`` read) and the Optuna ``HYPERPARAMS_SAMPLER``/
-    ``HYPERPARAMS_CONVERTER`` tables. Call it before the Zoo's entry points build their argument parsers.
+    ``HYPERPARAMS_CONVERTER`` tables, and sb3-qwr's classes that hyperparameter files name
+    (:data:`ZOO_HYPERPARAMS_NAMES`) to the Zoo's namespace. Call it before the Zoo's entry points build their argument parsers.
 
     :param inference: Register :class:`InferenceQWR` (loads with a one-transition replay buffer) instead of
         ``QWR``: for ``enjoy`` and ``record_video``, which only run the policy.
     """
     ALGOS[QWR_ZOO_NAME] = InferenceQWR if inference else QWR
+    for name, value in ZOO_HYPERPARAMS_NAMES.items():
+        setattr(rl_zoo3.exp_manager, name, value)
     HYPERPARAMS_SAMPLER[QWR_ZOO_NAME] = sample_qwr_params
     HYPERPARAMS_CONVERTER[QWR_ZOO_NAME] = convert_qwr_params
