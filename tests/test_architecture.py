@@ -10,7 +10,7 @@ from sb3_qwr.common.base_class import WeightedRegressionAlgorithm
 PACKAGE = Path(sb3_qwr.__file__).resolve().parent
 
 #: Layer of each top-level part of the package; a module may import only from its own layer or lower ones.
-LAYERS = {"offline": 0, "envs": 0, "common": 1, "qwr": 2, "awr": 2, "zoo": 3, "datasets": 3, "__main__": 3}
+LAYERS = {"offline": 0, "envs": 0, "resume": 0, "common": 1, "qwr": 2, "awr": 2, "zoo": 3, "datasets": 3, "__main__": 3}
 
 
 def module_name(path: Path) -> str:

@@ -49,6 +49,7 @@ from sb3_qwr.common.distributions import FixedStdGaussian
 from sb3_qwr.common.policies import Actor, WeightedRegressionPolicy
 from sb3_qwr.common.torch_layers import is_convolutional
 from sb3_qwr.offline import OfflineDataset, as_offline_dataset
+from sb3_qwr.resume import resume, save_checkpoint
 
 SelfWeightedRegression = TypeVar("SelfWeightedRegression", bound="WeightedRegressionAlgorithm")
 
@@ -659,6 +660,37 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             reset_num_timesteps=reset_num_timesteps,
             progress_bar=progress_bar,
         )
+
+    # Exact resume (sb3_qwr.resume)
+    def save_checkpoint(self, path: str | pathlib.Path) -> pathlib.Path:
+        """
+        Write a checkpoint from which :meth:`resume` continues this run exactly (see :mod:`sb3_qwr.resume`); call it
+        between ``learn`` calls, or let :class:`sb3_qwr.resume.CheckpointCallback` call it during ``learn``.
+
+        :param path: The checkpoint file (replaced atomically).
+        :return: The path written.
+        """
+        return save_checkpoint(self, path)
+
+    @classmethod
+    def resume(
+        cls: type[SelfWeightedRegression],
+        path: str | pathlib.Path,
+        env: VecEnv,
+        device: th.device | str = "auto",
+        trusted: bool = False,
+    ) -> SelfWeightedRegression:
+        """
+        Rebuild a stopped run from its checkpoint on a freshly built environment of the same kind; continue it with
+        ``model.learn(sb3_qwr.resume.remaining_timesteps(model), reset_num_timesteps=False)``.
+
+        :param path: The checkpoint file.
+        :param env: A ``DummyVecEnv`` built as the stopped run's; the checkpoint restores its episodes and seeds.
+        :param device: Torch device of the resumed model.
+        :param trusted: Unpickle without restriction (the file may then run code).
+        :return: The resumed model.
+        """
+        return resume(path, env, algorithm=cls, device=str(device), trusted=trusted)  # type: ignore[return-value]
 
     # Saving
     def _excluded_save_params(self) -> list[str]:

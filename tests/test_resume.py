@@ -1,0 +1,309 @@
+"""
+Exact resume (:mod:`sb3_qwr.resume`): a run stopped anywhere and resumed from its last checkpoint ends with the
+same weights, optimizer states and replay buffer as the run that was never stopped, bit for bit (CPU, one torch
+thread); SB3's own save/load does not (the control that shows the comparison can fail).
+"""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch as th
+from stable_baselines3 import PPO, SAC
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
+
+from sb3_qwr import AWR, QWR
+from sb3_qwr.offline import UntrustedPickleError
+from sb3_qwr.resume import (
+    CheckpointCallback,
+    CheckpointError,
+    UnsupportedEnvironmentError,
+    remaining_timesteps,
+    resume,
+    save_checkpoint,
+)
+
+SMALL_QWR = {"n_critic_steps": 10, "n_actor_steps": 10, "train_freq": 100, "batch_size": 32, "buffer_size": 2000}
+CASES: dict[str, tuple[type[BaseAlgorithm], str, int, dict[str, Any]]] = {
+    "qwr-pendulum": (QWR, "Pendulum-v1", 1, SMALL_QWR),
+    "qwr-cartpole": (QWR, "CartPole-v1", 1, SMALL_QWR),
+    "qwr-hopper": (QWR, "Hopper-v5", 1, SMALL_QWR),
+    "qwr-pendulum-2envs": (QWR, "Pendulum-v1", 2, SMALL_QWR),
+    "awr-cartpole": (AWR, "CartPole-v1", 1, SMALL_QWR),
+    "sac-pendulum": (SAC, "Pendulum-v1", 1, {"learning_starts": 100, "batch_size": 32, "buffer_size": 2000}),
+    "ppo-cartpole": (PPO, "CartPole-v1", 1, {"n_steps": 64, "batch_size": 32, "n_epochs": 2}),
+}
+N = 500
+
+
+def make_env(env_id: str, n_envs: int, seed: int = 0, normalize: bool = False) -> Any:
+    venv = make_vec_env(env_id, n_envs=n_envs, seed=seed, vec_env_cls=DummyVecEnv)
+    return VecNormalize(venv, norm_reward=True) if normalize else venv
+
+
+def state_of(model: BaseAlgorithm) -> dict[str, Any]:
+    """Everything compared: weights, optimizer states, counters and the replay buffer's arrays."""
+    optimizers = [model.policy.optimizer] if hasattr(model.policy, "optimizer") else []
+    optimizers += [
+        getattr(model, name).optimizer for name in ("actor", "critic") if hasattr(getattr(model, name, None), "optimizer")
+    ]
+    buffer = getattr(model, "replay_buffer", None)
+    return {
+        "params": {key: value.clone() for key, value in model.policy.state_dict().items()},
+        "optimizers": [io.BytesIO(pickled(opt.state_dict())).getvalue() for opt in optimizers],
+        "counters": (model.num_timesteps, model._n_updates, model._episode_num),
+        "buffer": None if buffer is None else {k: v.copy() for k, v in vars(buffer).items() if isinstance(v, np.ndarray)},
+    }
+
+
+def pickled(value: Any) -> bytes:
+    out = io.BytesIO()
+    th.save(value, out)
+    return out.getvalue()
+
+
+def assert_same(a: dict[str, Any], b: dict[str, Any]) -> None:
+    assert a["counters"] == b["counters"]
+    for key, value in a["params"].items():
+        assert th.equal(value, b["params"][key]), key
+    for first, second in zip(a["optimizers"], b["optimizers"], strict=True):
+        fa, fb = th.load(io.BytesIO(first)), th.load(io.BytesIO(second))
+        for group, other in zip(fa["state"].values(), fb["state"].values(), strict=True):
+            for name in group:
+                assert th.equal(th.as_tensor(group[name]), th.as_tensor(other[name])), name
+    if a["buffer"] is not None:
+        assert a["buffer"].keys() == b["buffer"].keys()
+        for name, value in a["buffer"].items():
+            assert np.array_equal(value, b["buffer"][name]), name
+
+
+class StopAt(BaseCallback):
+    """Stops ``learn`` in the middle of a collection: the crash the checkpoint must survive."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__()
+        self.step = step
+
+    def _on_step(self) -> bool:
+        return self.num_timesteps < self.step
+
+
+def straight(case: str, normalize: bool = False) -> dict[str, Any]:
+    algo, env_id, n_envs, kwargs = CASES[case]
+    model = algo("MlpPolicy", make_env(env_id, n_envs, normalize=normalize), seed=0, **kwargs)
+    model.learn(N)
+    return state_of(model)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_stopped_and_resumed_equals_straight(case: str, tmp_path: Path) -> None:
+    algo, env_id, n_envs, kwargs = CASES[case]
+    expected = straight(case)
+    path = tmp_path / "checkpoint.zip"
+    stopped = algo("MlpPolicy", make_env(env_id, n_envs), seed=0, **kwargs)
+    stopped.learn(N, callback=CallbackList([CheckpointCallback(path, save_freq=200), StopAt(350)]))
+    assert stopped.num_timesteps < N
+    # A new environment with other seeds: the checkpoint sets every generator and episode.
+    model = resume(path, make_env(env_id, n_envs, seed=123))
+    assert type(model) is algo and 200 <= model.num_timesteps < 350
+    model.learn(remaining_timesteps(model), reset_num_timesteps=False)
+    assert_same(expected, state_of(model))
+
+
+def test_vecnormalize_and_method_entry_points(tmp_path: Path) -> None:
+    expected = straight("qwr-hopper", normalize=True)
+    first = QWR("MlpPolicy", make_env("Hopper-v5", 1, normalize=True), seed=0, **SMALL_QWR)
+    first.learn(N, callback=CallbackList([CheckpointCallback(tmp_path / "c.zip", save_freq=300), StopAt(450)]))
+    model = QWR.resume(tmp_path / "c.zip", make_env("Hopper-v5", 1, seed=5, normalize=True))
+    assert model.get_vec_normalize_env() is not None
+    model.learn(remaining_timesteps(model), reset_num_timesteps=False)
+    assert_same(expected, state_of(model))
+    # save_checkpoint as a method, between learn calls.
+    assert model.save_checkpoint(tmp_path / "d.zip").is_file()
+
+
+def test_sb3_save_load_is_not_exact(tmp_path: Path) -> None:
+    """The control: SB3's save/load with the replay buffer is another run (what the issue measured)."""
+    expected = straight("qwr-pendulum")
+    model = QWR("MlpPolicy", make_env("Pendulum-v1", 1), seed=0, **SMALL_QWR)
+    model.learn(300)
+    model.save(tmp_path / "m")
+    model.save_replay_buffer(tmp_path / "b")
+    loaded = QWR.load(tmp_path / "m", env=make_env("Pendulum-v1", 1))
+    loaded.load_replay_buffer(tmp_path / "b")
+    loaded.learn(N - 300, reset_num_timesteps=False)
+    ours = state_of(loaded)
+    assert not all(th.equal(value, ours["params"][key]) for key, value in expected["params"].items())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# SIGKILL in a subprocess: inside collection, inside a training phase, inside a checkpoint write
+# ----------------------------------------------------------------------------------------------------------
+
+SCRIPT = """
+import os, signal, sys, zipfile
+import torch as th
+th.set_num_threads(1)
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import DummyVecEnv
+from sb3_qwr import QWR
+from sb3_qwr.resume import CheckpointCallback, remaining_timesteps, resume
+
+where, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
+kwargs = {kwargs!r}
+env = lambda seed: make_vec_env("Pendulum-v1", n_envs=1, seed=seed, vec_env_cls=DummyVecEnv)
+
+def kill():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+class KillInCollection(BaseCallback):
+    def _on_step(self):
+        if self.num_timesteps == 350:
+            kill()
+        return True
+
+if where == "resume":
+    model = resume(path, env(99))
+    model.learn(remaining_timesteps(model), reset_num_timesteps=False)
+    th.save(model.policy.state_dict(), out)
+    sys.exit(0)
+model = QWR("MlpPolicy", env(0), seed=0, **kwargs)
+callbacks = [CheckpointCallback(path, save_freq=200)]
+if where == "collect":
+    callbacks.append(KillInCollection())
+elif where == "train":
+    original = QWR._train_critic
+    def train_critic(self, *args, **kw):
+        if self.num_timesteps >= 400:
+            kill()
+        return original(self, *args, **kw)
+    QWR._train_critic = train_critic
+elif where == "write":
+    original = zipfile.ZipFile.writestr
+    def writestr(self, name, data, *args, **kw):
+        if model.num_timesteps >= 400 and name == "replay_buffer.pkl":
+            original(self, name, data[: len(data) // 2], *args, **kw)
+            kill()
+        return original(self, name, data, *args, **kw)
+    zipfile.ZipFile.writestr = writestr
+model.learn({n}, callback=CallbackList(callbacks))
+th.save(model.policy.state_dict(), out)
+"""
+
+
+@pytest.mark.parametrize("where", ["collect", "train", "write"])
+def test_sigkill_then_resume_is_bit_identical(where: str, tmp_path: Path) -> None:
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT.format(kwargs=SMALL_QWR, n=N))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(Path.cwd()), *sys.path])}
+    path, out = tmp_path / "checkpoint.zip", tmp_path / "final.pt"
+
+    def run(mode: str, target: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(script), mode, str(path), str(target)], env=env, capture_output=True, text=True, timeout=300
+        )
+
+    straight_run = run("none", tmp_path / "straight.pt")
+    assert straight_run.returncode == 0, straight_run.stderr[-3000:]
+    path.unlink()
+    killed = run(where, out)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert not out.exists()
+    # The kill during a write left the previous checkpoint whole (and a temporary file at most).
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+    resumed = run("resume", out)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    expected, ours = th.load(tmp_path / "straight.pt"), th.load(out)
+    for key, value in expected.items():
+        assert th.equal(value, ours[key]), key
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Bad input: named before anything is replaced
+# ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ck") / "checkpoint.zip"
+    model = QWR("MlpPolicy", make_env("Pendulum-v1", 1), seed=0, **SMALL_QWR)
+    model.learn(200)
+    return save_checkpoint(model, path)
+
+
+def test_bad_checkpoints(checkpoint: Path, tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="not of SAC"):
+        SAC_resume = resume(checkpoint, make_env("Pendulum-v1", 1), algorithm=SAC)  # noqa: F841
+    with pytest.raises(CheckpointError, match="another environment"):
+        resume(checkpoint, make_env("MountainCarContinuous-v0", 1))
+    with pytest.raises(CheckpointError, match="another environment"):
+        resume(checkpoint, make_env("Pendulum-v1", 2))
+    with pytest.raises(CheckpointError, match="env_layers"):
+        resume(checkpoint, VecNormalize(make_env("Pendulum-v1", 1)))
+    truncated = tmp_path / "truncated.zip"
+    truncated.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupted"):
+        resume(truncated, make_env("Pendulum-v1", 1))
+    corrupted = tmp_path / "corrupted.zip"
+    with zipfile.ZipFile(checkpoint) as source, zipfile.ZipFile(corrupted, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            target.writestr(name, data[:-8] + b"\0" * 8 if name == "replay_buffer.pkl" else data)
+    with pytest.raises(CheckpointError, match="checksum"):
+        resume(corrupted, make_env("Pendulum-v1", 1))
+    newer = tmp_path / "newer.zip"
+    with zipfile.ZipFile(checkpoint) as source, zipfile.ZipFile(newer, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            target.writestr(name, data.replace(b'"version": 1', b'"version": 99') if name == "checkpoint.json" else data)
+    with pytest.raises(CheckpointError, match="upgrade sb3-qwr"):
+        resume(newer, make_env("Pendulum-v1", 1))
+    with pytest.raises(CheckpointError, match="No checkpoint"):
+        resume(tmp_path / "missing.zip", make_env("Pendulum-v1", 1))
+    with pytest.raises(ValueError, match="save_freq"):
+        CheckpointCallback(tmp_path / "x.zip", save_freq=0)
+
+
+def test_untrusted_code_is_refused(checkpoint: Path, tmp_path: Path) -> None:
+    import hashlib
+    import json
+    import pickle
+
+    class Evil:
+        def __reduce__(self) -> Any:
+            return (os.system, ("echo pwned",))
+
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(checkpoint) as source, zipfile.ZipFile(evil, "w") as target:
+        manifest = json.loads(source.read("checkpoint.json"))
+        payload = pickle.dumps({"rngs": Evil()})
+        manifest["sha256"]["state.pkl"] = hashlib.sha256(payload).hexdigest()
+        for name in source.namelist():
+            if name == "checkpoint.json":
+                target.writestr(name, json.dumps(manifest))
+            else:
+                target.writestr(name, payload if name == "state.pkl" else source.read(name))
+    with pytest.raises(UntrustedPickleError, match=r"posix.system|os.system"):
+        resume(evil, make_env("Pendulum-v1", 1))
+
+
+def test_subprocess_env_is_named(tmp_path: Path) -> None:
+    model = QWR("MlpPolicy", make_vec_env("Pendulum-v1", n_envs=1, vec_env_cls=SubprocVecEnv), seed=0, **SMALL_QWR)
+    try:
+        with pytest.raises(UnsupportedEnvironmentError, match="DummyVecEnv"):
+            save_checkpoint(model, tmp_path / "c.zip")
+        assert not (tmp_path / "c.zip").exists()
+    finally:
+        model.env.close()
