@@ -34,6 +34,7 @@ def test_ids_registered_on_import(game: str) -> None:
     assert env.action_space == gym.spaces.Discrete(n_actions)
     obs, _ = env.reset(seed=0)
     assert obs.dtype == np.bool_ and obs.shape == (10, 10, channels)
+    assert env.spec.max_episode_steps == minatar_envs.MAX_EPISODE_STEPS
     # v0 keeps MinAtar's full action set.
     assert gym.make(f"MinAtar/{game}-v0").action_space == gym.spaces.Discrete(6)
 

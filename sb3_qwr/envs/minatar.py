@@ -17,6 +17,10 @@ from gymnasium.envs.registration import register, registry
 MINATAR_GAMES = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
 #: The prefix of MinAtar's environment ids.
 MINATAR_NAMESPACE = "MinAtar"
+#: Episode cap, not in MinAtar: without one, a deterministic policy that avoids every end of episode (seen here:
+#: PPO's greedy policy on Seaquest) makes an evaluation run forever. 10,000 steps is far beyond the episodes of
+#: any game's learning policies at 100K steps (Freeway ends itself at 2,500).
+MAX_EPISODE_STEPS = 10_000
 
 
 def minatar_env_id(game: str, version: int = 1) -> str:
@@ -35,8 +39,8 @@ def minatar_installed() -> bool:
 
 def register_minatar_envs() -> bool:
     """
-    Register MinAtar's ids with gymnasium, as ``minatar.gym.register_envs()`` does, if MinAtar is installed and
-    its ids are not registered yet.
+    Register MinAtar's ids with gymnasium, as ``minatar.gym.register_envs()`` does (plus a time limit of
+    :data:`MAX_EPISODE_STEPS`), if MinAtar is installed and its ids are not registered yet.
 
     :return: Whether the ids are registered now.
     """
@@ -50,6 +54,7 @@ def register_minatar_envs() -> bool:
                     id=env_id,
                     entry_point="minatar.gym:BaseEnv",
                     kwargs={"game": game, "use_minimal_action_set": minimal},
+                    max_episode_steps=MAX_EPISODE_STEPS,
                 )
     return True
 
