@@ -243,6 +243,15 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_checkpoint(model, path)
 
 
+def rewritten(checkpoint: Path, target_path: Path, member: str, change: Any) -> Path:
+    """A copy of a checkpoint with one member changed by ``change(bytes) -> bytes``."""
+    with zipfile.ZipFile(checkpoint) as source, zipfile.ZipFile(target_path, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            target.writestr(name, change(data) if name == member else data)
+    return target_path
+
+
 def test_bad_checkpoints(checkpoint: Path, tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="not of SAC"):
         SAC_resume = resume(checkpoint, make_env("Pendulum-v1", 1), algorithm=SAC)  # noqa: F841
@@ -256,18 +265,12 @@ def test_bad_checkpoints(checkpoint: Path, tmp_path: Path) -> None:
     truncated.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
     with pytest.raises(CheckpointError, match="truncated or corrupted"):
         resume(truncated, make_env("Pendulum-v1", 1))
-    corrupted = tmp_path / "corrupted.zip"
-    with zipfile.ZipFile(checkpoint) as source, zipfile.ZipFile(corrupted, "w") as target:
-        for name in source.namelist():
-            data = source.read(name)
-            target.writestr(name, data[:-8] + b"\0" * 8 if name == "replay_buffer.pkl" else data)
+    corrupted = rewritten(checkpoint, tmp_path / "corrupted.zip", "replay_buffer.pkl", lambda data: data[:-8] + b"\0" * 8)
     with pytest.raises(CheckpointError, match="checksum"):
         resume(corrupted, make_env("Pendulum-v1", 1))
-    newer = tmp_path / "newer.zip"
-    with zipfile.ZipFile(checkpoint) as source, zipfile.ZipFile(newer, "w") as target:
-        for name in source.namelist():
-            data = source.read(name)
-            target.writestr(name, data.replace(b'"version": 1', b'"version": 99') if name == "checkpoint.json" else data)
+    newer = rewritten(
+        checkpoint, tmp_path / "newer.zip", "checkpoint.json", lambda data: data.replace(b'"version": 1', b'"version": 99')
+    )
     with pytest.raises(CheckpointError, match="upgrade sb3-qwr"):
         resume(newer, make_env("Pendulum-v1", 1))
     with pytest.raises(CheckpointError, match="No checkpoint"):
