@@ -65,7 +65,7 @@ class UntrustedPickleError(ValueError):
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BufferedIOBase, source: str):
+    def __init__(self, file: io.BufferedIOBase | io.BytesIO, source: str):
         super().__init__(file)
         self.source = source
 
@@ -88,6 +88,17 @@ def safe_load(path: str | os.PathLike) -> Any:
     """
     with open(path, "rb") as file:
         return _RestrictedUnpickler(file, os.fspath(path)).load()
+
+
+def safe_loads(data: bytes, source: str) -> Any:
+    """
+    :func:`safe_load` for a pickle held in memory (a member of an archive).
+
+    :param data: The pickle's bytes.
+    :param source: What to call it in errors.
+    :return: The object.
+    """
+    return _RestrictedUnpickler(io.BytesIO(data), source).load()
 
 
 def load_pickle(path: str | os.PathLike, trusted: bool = False) -> Any:

@@ -37,7 +37,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
-from sb3_qwr.offline.safe_pickle import ALLOWED_GLOBALS, UntrustedPickleError
+from sb3_qwr.offline.safe_pickle import ALLOWED_GLOBALS, UntrustedPickleError, safe_loads
 from sb3_qwr.resume.state import (
     capture_global_rngs,
     capture_value,
@@ -314,12 +314,8 @@ def resume(
         _check_model_data(members[MODEL], source)
     buffer = None
     if BUFFER in members:
-        if trusted:
-            buffer = pickle.loads(members[BUFFER])
-        else:
-            from sb3_qwr.offline.safe_pickle import _RestrictedUnpickler
-
-            buffer = _RestrictedUnpickler(io.BytesIO(members[BUFFER]), f"{source} ({BUFFER})").load()  # type: ignore[arg-type]
+        data = members[BUFFER]
+        buffer = pickle.loads(data) if trusted else safe_loads(data, f"{source} ({BUFFER})")
     # Everything is read and checked: only now is a model built.
     model = algorithm.load(io.BytesIO(members[MODEL]), env=env, device=device, force_reset=False)
     if buffer is not None:

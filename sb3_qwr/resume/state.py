@@ -72,16 +72,12 @@ def capture_value(value: Any) -> Any:
         return {TAG: "deque", "items": [capture_value(item) for item in value], "maxlen": value.maxlen}
     if isinstance(value, OBJECT_CLASSES):
         return {TAG: "object", "attributes": {name: capture_value(item) for name, item in vars(value).items()}}
-    if isinstance(value, list | tuple):
-        return type(value)(capture_value(item) for item in value) if type(value) in (list, tuple) else _not_plain()
+    if type(value) in (list, tuple):  # exactly: a namedtuple or list subclass is not plain data
+        return type(value)(capture_value(item) for item in value)
     if isinstance(value, dict):
         if not all(isinstance(key, str | int) for key in value) or TAG in value:
             raise NotPlain
         return {key: capture_value(item) for key, item in value.items()}
-    raise NotPlain
-
-
-def _not_plain() -> Any:
     raise NotPlain
 
 
