@@ -29,10 +29,13 @@ summary to ``benchmarks/results/<suite>/<run name>.json`` (to commit): final and
 returns, wall time, steps/s, package versions and machine.
 
 A run whose summary exists is skipped; an interrupted run resumes from its last finished stage (a trained
-model is only evaluated again, a final evaluation only summarized), otherwise it trains again from scratch: run
-the same command again to resume. On a machine that is taken away at a known time give ``--deadline``: a run
-starts only if the median wall time of the finished runs of its variant (on its environment if any) fits before
-it. ``--jobs N`` runs N runs at once, each child with one torch thread.
+model is only evaluated again, a final evaluation only summarized), and an interrupted training continues exactly
+from its last checkpoint (``sb3-qwr train --checkpoint-freq <eval freq> --resume``, :mod:`sb3_qwr.zoo.resume`):
+run the same command again to resume. Only a training stopped before its first checkpoint starts again. The
+summary's ``train_segments`` lists the pieces a resumed training was made of. On a machine that is taken away
+at a known time give ``--deadline``: a run starts only if the median wall time of the finished runs of its
+variant (on its environment if any) fits before it. ``--jobs N`` runs N runs at once, each child with one torch
+thread.
 """
 
 from __future__ import annotations
@@ -169,6 +172,7 @@ def build_summary(spec: RunSpec, zoo_run_dir: Path, final_eval: dict[str, Any], 
         "started": timing.get("started"),
         "finished": timing.get("finished"),
         "command": timing.get("command"),
+        "train_segments": timing.get("train_segments"),
         "run_dir": repo_relative(str(zoo_run_dir)),
         "versions": package_versions(),
         "machine": machine,
@@ -220,24 +224,40 @@ def execute_run(
     folder = spec.log_folder(runs_dir)
     timing_path = folder / "timing.json"
     final_path = folder / "final_eval.json"
+    segments_path = folder / "train_segments.json"
     zoo_dir = find_zoo_run_dir(spec, runs_dir)
     trained = zoo_dir is not None and timing_path.is_file() and trained_timesteps(zoo_dir, spec.env) >= spec.n_timesteps
     if not trained:
-        if folder.exists():
-            shutil.rmtree(folder)  # an interrupted training: start again
-        folder.mkdir(parents=True)
+        checkpoint = None if zoo_dir is None else zoo_dir / "checkpoint.zip"
+        if checkpoint is None or not checkpoint.is_file() or not segments_path.is_file():
+            if folder.exists():
+                shutil.rmtree(folder)  # stopped before its first checkpoint: start again
+            folder.mkdir(parents=True)
+            segments: list[dict[str, Any]] = []
+        else:
+            segments = json.loads(segments_path.read_text())
+            if segments and segments[-1].get("seconds") is None:  # killed: its useful part ends at the checkpoint
+                segments[-1]["seconds"] = max(0.0, checkpoint.stat().st_mtime - segments[-1]["start_epoch"])
+                segments[-1]["stopped"] = True
         command = spec.train_command(runs_dir, device)
-        started = now_iso()
+        segments.append({"started": now_iso(), "start_epoch": time.time(), "seconds": None})
+        segments_path.write_text(json.dumps(segments, indent=1))
         start = time.perf_counter()
-        with open(folder / "train.log", "w") as log:
+        with open(folder / "train.log", "a") as log:
             code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=child_env(), cwd=REPO_ROOT)
+        segments[-1]["seconds"] = time.perf_counter() - start
+        segments_path.write_text(json.dumps(segments, indent=1))
         if code != 0:
             raise RunFailed(f"training exited with {code}; see {folder / 'train.log'}")
         timing = {
-            "train_wall_time_s": time.perf_counter() - start,
-            "started": started,
+            "train_wall_time_s": sum(segment["seconds"] for segment in segments),
+            "started": segments[0]["started"],
             "finished": now_iso(),
             "command": ["python", *(repo_relative(part) for part in command[1:])],
+            "train_segments": [
+                {"started": segment["started"], "seconds": segment["seconds"], "stopped": segment.get("stopped", False)}
+                for segment in segments
+            ],
         }
         zoo_dir = find_zoo_run_dir(spec, runs_dir)
         if zoo_dir is None or not (zoo_dir / f"{EnvironmentName(spec.env)}.zip").is_file():

@@ -221,7 +221,8 @@ class RunSpec:
         """
         :param runs_dir: Root of the run logs.
         :param device: Torch device (``--device`` of the Zoo).
-        :return: The Zoo command that trains this run.
+        :return: The Zoo command that trains this run: it writes an exact checkpoint at every checkpoint evaluation
+            and, run again after a stop, resumes from it (``--resume`` starts the run when there is none).
         """
         command = [
             sys.executable,
@@ -246,6 +247,9 @@ class RunSpec:
             device,
             "--vec-env",
             "dummy",
+            "--checkpoint-freq",
+            str(self.eval_freq),
+            "--resume",
         ]
         if self.params:
             command += ["-params", *self.params]

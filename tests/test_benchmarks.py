@@ -64,7 +64,9 @@ def test_train_command(tmp_path):
     assert spec.name == "qwr-max__Walker2d-v5__seed2"
     command = spec.train_command(tmp_path, device="cuda")
     assert command[1:4] == ["-m", "sb3_qwr.zoo", "train"]
-    flags = dict(zip(command[4:-2:2], command[5:-2:2], strict=False))
+    assert command[-3:-2] == ["--resume"]  # an interrupted training continues from its checkpoint
+    flags = dict(zip(command[4:-3:2], command[5:-3:2], strict=False))
+    assert flags["--checkpoint-freq"] == "10000"
     assert flags["--algo"] == "qwr" and flags["--env"] == "Walker2d-v5" and flags["--seed"] == "2"
     assert flags["-f"] == str(tmp_path / "mujoco100k" / spec.name)
     assert flags["--eval-freq"] == "10000" and flags["--eval-episodes"] == "10" and flags["-n"] == "100000"
@@ -218,6 +220,24 @@ def test_interrupted_training_restarts(tmp_path, monkeypatch):
         run.execute_run(spec, runs_dir, results_dir)
     assert not stale.exists()  # the interrupted run's folder was cleared before training again
     assert calls[0][1:4] == ["-m", "sb3_qwr.zoo", "train"]
+
+
+def test_interrupted_training_with_a_checkpoint_resumes(tmp_path, monkeypatch):
+    runs_dir, results_dir = tmp_path / "runs", tmp_path / "results"
+    spec = run.expand_suite(run.SUITES["smoke"], variants=["sac"], envs=["Pendulum-v1"], seeds=[0])[0]
+    folder = spec.log_folder(runs_dir)
+    zoo_dir = folder / "sac" / "Pendulum-v1_1"
+    zoo_dir.mkdir(parents=True)
+    (zoo_dir / "checkpoint.zip").write_bytes(b"checkpoint")
+    (folder / "train_segments.json").write_text('[{"started": "t0", "start_epoch": 0.0, "seconds": null}]')
+    (folder / "train.log").write_text("first segment\n")
+    monkeypatch.setattr(run.subprocess, "call", lambda command, **kwargs: 1)
+    with pytest.raises(run.RunFailed):
+        run.execute_run(spec, runs_dir, results_dir)
+    assert (zoo_dir / "checkpoint.zip").is_file()  # kept for the resume, not cleared
+    assert (folder / "train.log").read_text().startswith("first segment")  # appended to
+    segments = json.loads((folder / "train_segments.json").read_text())
+    assert len(segments) == 2 and segments[0]["stopped"] and segments[0]["seconds"] > 0
 
 
 def test_incomplete_model_trains_again(tmp_path, monkeypatch):

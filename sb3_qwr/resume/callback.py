@@ -3,9 +3,10 @@
 import os
 from pathlib import Path
 
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, ProgressBarCallback
 
 from sb3_qwr.resume.checkpoint import save_checkpoint
+from sb3_qwr.resume.state import callback_tree, restore_callbacks
 
 
 class CheckpointCallback(BaseCallback):
@@ -15,6 +16,11 @@ class CheckpointCallback(BaseCallback):
     the end of a ``learn`` that reached its budget. The start of a collection is the point where nothing is half
     done: the previous training phase is over and the next step not taken. For QWR and AWR that is once per
     iteration (``train_freq`` steps).
+
+    The checkpoint holds the state of every callback of the same ``learn`` (their counters, an ``EvalCallback``'s
+    evaluations so far, best mean reward and evaluation environment). In a resumed run (``resume``), this callback
+    restores those states into the resumed ``learn``'s callbacks when training starts: give that ``learn`` the same
+    callbacks, in the same order.
 
     Unlike SB3's ``CheckpointCallback`` (a model file every ``save_freq`` calls, without the replay buffer's
     position in the episode, the random generators or the environments), a run resumed from this file continues
@@ -37,6 +43,22 @@ class CheckpointCallback(BaseCallback):
         # A fresh run starts at 0; a resumed one at its checkpoint, which need not be written again.
         self.last_saved = self.model.num_timesteps
 
+    def _learn_callbacks(self) -> list[BaseCallback]:
+        # SB3's learn passes its locals to on_training_start: "callback" is the CallbackList this callback is in.
+        callback = self.locals.get("callback")
+        return [callback] if isinstance(callback, BaseCallback) else [self]
+
+    def _on_training_start(self) -> None:
+        states = getattr(self.model, "checkpoint_callback_states", None)
+        if states is not None:
+            restore_callbacks(self._learn_callbacks(), states)
+            self.model.checkpoint_callback_states = None  # type: ignore[attr-defined]  # once, not at a later learn
+            for callback in callback_tree(self._learn_callbacks()):
+                bar = getattr(callback, "pbar", None)
+                if isinstance(callback, ProgressBarCallback) and bar is not None:
+                    bar.reset(total=self.model._total_timesteps)  # the whole run, from where it stopped
+                    bar.update(self.model.num_timesteps)
+
     def _on_rollout_start(self) -> None:
         if self.model.num_timesteps - self.last_saved >= self.save_freq:
             self.save()
@@ -52,7 +74,7 @@ class CheckpointCallback(BaseCallback):
 
     def save(self) -> None:
         """Write the checkpoint now."""
-        save_checkpoint(self.model, self.path)
+        save_checkpoint(self.model, self.path, self._learn_callbacks())
         self.last_saved = self.model.num_timesteps
         if self.verbose >= 1:
             print(f"Checkpoint at {self.model.num_timesteps} steps: {self.path}")

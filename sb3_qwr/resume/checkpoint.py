@@ -30,15 +30,18 @@ import os
 import pickle
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
 from sb3_qwr.offline.safe_pickle import ALLOWED_GLOBALS, UntrustedPickleError, safe_loads
 from sb3_qwr.resume.state import (
+    capture_callbacks,
     capture_global_rngs,
     capture_value,
     capture_vec_env,
@@ -89,7 +92,7 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be resumed here: corrupted, of another run, or of a newer format."""
 
 
-def save_checkpoint(model: BaseAlgorithm, path: str | os.PathLike, callbacks: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(model: BaseAlgorithm, path: str | os.PathLike, callbacks: Sequence[BaseCallback] = ()) -> Path:
     """
     Write a checkpoint of ``model`` and its environment, atomically.
 
@@ -99,7 +102,8 @@ def save_checkpoint(model: BaseAlgorithm, path: str | os.PathLike, callbacks: di
     :param model: The algorithm (QWR, AWR or any SB3 algorithm) with its environment (a ``DummyVecEnv``,
         possibly wrapped).
     :param path: The checkpoint file; an existing one is replaced only once the new one is complete.
-    :param callbacks: Plain-data state of callbacks, given back by :func:`read_callback_states` after a resume.
+    :param callbacks: The callbacks of the ``learn`` being checkpointed (their counters, evaluations so far and
+        evaluation environments are captured; :class:`~sb3_qwr.resume.CheckpointCallback` passes its ``learn``'s).
     :return: The path written.
     """
     path = Path(path)
@@ -115,7 +119,7 @@ def save_checkpoint(model: BaseAlgorithm, path: str | os.PathLike, callbacks: di
         "rngs": capture_global_rngs(),
         "spaces": {"action": capture_value(model.action_space), "observation": capture_value(model.observation_space)},
         "env": envs,
-        "callbacks": capture_value(callbacks or {}),
+        "callbacks": capture_callbacks(callbacks),
     }
     members[STATE] = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
     manifest = {
@@ -277,7 +281,9 @@ def resume(
     :param algorithm: The expected algorithm class; ``None`` takes the one named in the checkpoint.
     :param device: Torch device of the resumed model.
     :param trusted: Unpickle the checkpoint without restriction (the file may then run code).
-    :return: The resumed model; callbacks' states are in ``model.checkpoint_callback_states``.
+    :return: The resumed model. The stopped run's callback states are in ``model.checkpoint_callback_states``: a
+        :class:`~sb3_qwr.resume.CheckpointCallback` in the resumed ``learn`` restores them into that ``learn``'s
+        callbacks, or call :func:`~sb3_qwr.resume.state.restore_callbacks` yourself.
     """
     source = os.fspath(path)
     manifest, members = read_checkpoint(path)
@@ -325,8 +331,17 @@ def resume(
     restore_value(model.action_space, state["spaces"]["action"])
     restore_value(model.observation_space, state["spaces"]["observation"])
     restore_global_rngs(state["rngs"])
-    model.checkpoint_callback_states = restore_value(None, state["callbacks"])  # type: ignore[attr-defined]
+    model.checkpoint_callback_states = state["callbacks"]  # type: ignore[attr-defined]
     return model
+
+
+def read_callback_states(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """
+    :param path: A checkpoint file.
+    :return: The callback states it holds (:func:`~sb3_qwr.resume.state.capture_callbacks`), read as plain data.
+    """
+    _, members = read_checkpoint(path)
+    return _PlainUnpickler(io.BytesIO(members[STATE]), f"{os.fspath(path)} ({STATE})").load()["callbacks"]
 
 
 def remaining_timesteps(model: BaseAlgorithm) -> int:
@@ -337,4 +352,11 @@ def remaining_timesteps(model: BaseAlgorithm) -> int:
     return max(0, int(model._total_timesteps) - int(model.num_timesteps))
 
 
-__all__ = ["CheckpointError", "read_checkpoint", "remaining_timesteps", "resume", "save_checkpoint"]
+__all__ = [
+    "CheckpointError",
+    "read_callback_states",
+    "read_checkpoint",
+    "remaining_timesteps",
+    "resume",
+    "save_checkpoint",
+]

@@ -19,7 +19,12 @@ What is captured:
   actuator activations, warm start, controls, applied forces, mocap poses, user data), restored with
   ``mj_setState`` and a ``mj_forward`` so that derived quantities match;
 * anything an environment or wrapper returns from a ``get_checkpoint_state()`` method (restored by its
-  ``set_checkpoint_state(state)``): the hook for simulators whose state lives outside Python attributes.
+  ``set_checkpoint_state(state)``): the hook for simulators whose state lives outside Python attributes;
+* the length of a ``Monitor``'s log file: a resumed run whose ``Monitor`` appends to the same file
+  (``override_existing=False``, as ``sb3-qwr train --resume`` builds it) first cuts the rows written after the
+  checkpoint, which the resumed run writes again;
+* callbacks (:func:`capture_callbacks`): their plain attributes (``n_calls``, an ``EvalCallback``'s evaluations so
+  far and best mean reward) and their evaluation environments, like the training environment.
 
 Attributes that are not plain data (renderers, file handles, simulators without the hook) are left as the new
 run built them; their names are listed in the captured state (``"skipped"``) so that a mismatch can be traced.
@@ -27,11 +32,14 @@ run built them; their names are listed in the captured state (``"skipped"``) so 
 
 import random
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch as th
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
@@ -142,6 +150,9 @@ def capture_object(obj: Any) -> dict[str, Any]:
     mujoco_state = _mujoco_state(obj)
     if mujoco_state is not None:
         state["mujoco"] = mujoco_state
+    if isinstance(obj, Monitor) and obj.results_writer is not None:
+        obj.results_writer.file_handler.flush()
+        state["monitor_file_size"] = obj.results_writer.file_handler.tell()
     return state
 
 
@@ -164,6 +175,25 @@ def restore_object(obj: Any, state: dict[str, Any]) -> None:
         mujoco.mj_forward(obj.model, obj.data)
         # mj_forward recomputes derived quantities; set the state again so that nothing it wrote (warm start) differs.
         mujoco.mj_setState(obj.model, obj.data, state["mujoco"], full)
+    if "monitor_file_size" in state and isinstance(obj, Monitor) and obj.results_writer is not None:
+        _cut_monitor_file(obj, int(state["monitor_file_size"]))
+
+
+def _cut_monitor_file(monitor: Monitor, size: int) -> None:
+    """
+    Cut a ``Monitor`` log that the new run appends to back to its length at the checkpoint (the episodes logged
+    after it are run again). A log the new run started afresh (``override_existing=True``, SB3's default) is shorter
+    than that and is left as it is.
+
+    :param monitor: The new run's ``Monitor``.
+    :param size: The length of its file at the checkpoint, in bytes.
+    """
+    assert monitor.results_writer is not None
+    handle = monitor.results_writer.file_handler
+    handle.flush()
+    if handle.tell() >= size:
+        handle.truncate(size)
+        handle.seek(size)
 
 
 def _mujoco_state(obj: Any) -> np.ndarray | None:
@@ -277,6 +307,68 @@ def restore_vec_env(venv: VecEnv, captured: dict[str, Any]) -> None:
     for env, states in zip(envs, captured["envs"], strict=True):
         for layer, state in zip(env, states, strict=True):
             restore_object(layer, state)
+
+
+def callback_tree(callbacks: Sequence[BaseCallback]) -> list[BaseCallback]:
+    """
+    :param callbacks: Callbacks as given to ``learn`` (a ``CallbackList`` is entered).
+    :return: Every callback, each followed by the callbacks it calls (an ``EvalCallback``'s ``callback_on_new_best``
+        and ``callback_after_eval``, an ``EveryNTimesteps``' ``callback``), depth first.
+    """
+    found: list[BaseCallback] = []
+
+    def visit(callback: BaseCallback | None) -> None:
+        if callback is None or any(callback is seen for seen in found):
+            return
+        if isinstance(callback, CallbackList):
+            for child in callback.callbacks:
+                visit(child)
+            return
+        found.append(callback)
+        for name in ("callback", "callback_on_new_best", "callback_after_eval"):
+            linked = getattr(callback, name, None)
+            if isinstance(linked, BaseCallback):
+                visit(linked)
+
+    for callback in callbacks:
+        visit(callback)
+    return found
+
+
+def capture_callbacks(callbacks: Sequence[BaseCallback]) -> list[dict[str, Any]]:
+    """
+    :param callbacks: The run's callbacks (the checkpoint's own callback may be among them).
+    :return: For each callback of :func:`callback_tree`, its class, plain attributes and, for an evaluation
+        callback, its evaluation environment (``eval_env``).
+    """
+    captured = []
+    for callback in callback_tree(callbacks):
+        state = capture_object(callback)
+        eval_env = getattr(callback, "eval_env", None)
+        if isinstance(eval_env, VecEnv):
+            state["eval_env"] = capture_vec_env(eval_env)
+        captured.append(state)
+    return captured
+
+
+def restore_callbacks(callbacks: Sequence[BaseCallback], captured: list[dict[str, Any]]) -> None:
+    """
+    Restore captured callback states into a new run's callbacks, built as the stopped run's (checked first).
+
+    :param callbacks: The new run's callbacks, given in the same order as to the stopped run.
+    :param captured: What :func:`capture_callbacks` returned.
+    """
+    tree = callback_tree(callbacks)
+    ours, theirs = [_qualname(callback) for callback in tree], [state["class"] for state in captured]
+    if ours != theirs:
+        raise ValueError(
+            f"The callbacks are not the checkpoint's: these are {ours}, the checkpoint's {theirs}. Give the resumed "
+            "learn the same callbacks, in the same order, as the stopped run."
+        )
+    for callback, state in zip(tree, captured, strict=True):
+        restore_object(callback, state)
+        if "eval_env" in state:
+            restore_vec_env(callback.eval_env, state["eval_env"])  # type: ignore[attr-defined]
 
 
 def capture_global_rngs() -> dict[str, Any]:

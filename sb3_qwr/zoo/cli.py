@@ -77,9 +77,27 @@ def _peek_train_args(args: Sequence[str]) -> argparse.Namespace:
     return known
 
 
+def _pop_resume_args(args: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    """
+    Take sb3-qwr's own ``train`` flags (``--checkpoint-freq``, ``--resume``) out of the Zoo's.
+
+    :param args: The ``train`` flags.
+    :return: sb3-qwr's flags and the Zoo's.
+    """
+    parser = argparse.ArgumentParser(prog=f"{PROG} train", add_help=False)
+    parser.add_argument("--checkpoint-freq", type=int, default=0)
+    parser.add_argument("--resume", action="store_true")
+    ours, zoo_args = parser.parse_known_args(list(args))
+    if ours.checkpoint_freq < 0:
+        parser.error(f"--checkpoint-freq must be a number of environment steps >= 0, got {ours.checkpoint_freq}")
+    return ours, zoo_args
+
+
 def train(args: Sequence[str]) -> None:
     """
-    The Zoo's ``train`` (training, evaluation callbacks, checkpoints, ``-optimize``) with QWR registered.
+    The Zoo's ``train`` (training, evaluation callbacks, checkpoints, ``-optimize``) with QWR registered, plus exact
+    resume (:mod:`sb3_qwr.zoo.resume`): ``--checkpoint-freq N`` writes ``checkpoint.zip`` in the run folder every
+    ``N`` steps, and ``--resume`` continues the latest run of the log folder from it.
 
     Without ``-conf/--conf-file``, QWR reads sb3-qwr's ``qwr.yml`` and SAC/PPO the modules
     ``sb3_qwr.zoo.conf.sac``/``ppo`` (the Zoo's file plus sb3-qwr's MuJoCo v5 entries); the choice is
@@ -90,17 +108,28 @@ def train(args: Sequence[str]) -> None:
     import rl_zoo3.train
 
     from sb3_qwr.zoo.exp_manager import QWRExperimentManager
+    from sb3_qwr.zoo.resume import ResumableExperimentManager, RunAlreadyFinished
 
     register_qwr()
+    resume_args, args = _pop_resume_args(args)
+    if "-h" in args or "--help" in args:
+        print(TRAIN_RESUME_HELP)
     peeked = _peek_train_args(args)
     check_minatar_env_id(peeked.env)
-    args = list(args)
     conf_file = default_conf_file(peeked.algo)
     if peeked.conf_file is None and conf_file is not None:
         args += ["--conf-file", conf_file]
-    manager = QWRExperimentManager if peeked.algo == QWR_ZOO_NAME else rl_zoo3.train.ExperimentManager
+    base = QWRExperimentManager if peeked.algo == QWR_ZOO_NAME else ResumableExperimentManager
+    manager = type(
+        base.__name__,
+        (base,),
+        {"checkpoint_freq": resume_args.checkpoint_freq, "resume_run": resume_args.resume, "__module__": base.__module__},
+    )
     with _zoo_argv("train", args), _patched(rl_zoo3.train, "ExperimentManager", manager):
-        rl_zoo3.train.train()
+        try:
+            rl_zoo3.train.train()
+        except RunAlreadyFinished as finished:
+            print(finished)
 
 
 def enjoy(args: Sequence[str]) -> None:
@@ -209,6 +238,13 @@ def all_plots(args: Sequence[str]) -> None:
         plots.all_plots()
 
 
+TRAIN_RESUME_HELP = """sb3-qwr's own train flags (before the Zoo's):
+  --checkpoint-freq N   write <run folder>/checkpoint.zip every N environment steps (exact resume; 0: none)
+  --resume              continue the latest run of this algo and env in the log folder from its checkpoint,
+                        exactly (same folder, Monitor log, evaluations.npz and TensorBoard run continued);
+                        with no run there yet, start one
+"""
+
 HELP = f"""The RL Zoo (rl-zoo3) with QWR registered as --algo qwr. Each command runs the Zoo's own script with
 its own flags ({PROG} <command> --help lists them). Without -conf/--conf-file, train reads QWR's
 hyperparameters from sb3-qwr's qwr.yml, and SAC's and PPO's from the Zoo's files plus sb3-qwr's MuJoCo v5
@@ -217,6 +253,7 @@ entries.
 examples:
   {PROG} train --algo qwr --env Pendulum-v1 -f logs/
   {PROG} enjoy --algo qwr --env Pendulum-v1 -f logs/ --no-render -n 1000
+  {PROG} train --algo qwr --env Hopper-v5 -f logs/ --checkpoint-freq 10000   # then, after a stop: ... --resume
   {PROG} train --algo qwr --env Pendulum-v1 -optimize --n-trials 20 --storage sqlite:///qwr.db --study-name qwr
   {PROG} plot_train --algo qwr --env Pendulum-v1 -f logs/"""
 

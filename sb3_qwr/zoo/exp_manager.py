@@ -7,13 +7,16 @@ from rl_zoo3.exp_manager import ExperimentManager
 from rl_zoo3.utils import SimpleLinearSchedule
 from stable_baselines3.common.callbacks import BaseCallback
 
+from sb3_qwr.zoo.resume import ResumableExperimentManager
+
 #: QWR's learning rates: the Zoo turns only ``learning_rate`` (and clip ranges) into schedules.
 QWR_SCHEDULE_KEYS = ("actor_learning_rate", "critic_learning_rate")
 
 
-class QWRExperimentManager(ExperimentManager):
+class QWRExperimentManager(ResumableExperimentManager):
     """
-    The Zoo's ``ExperimentManager``, used by ``python -m sb3_qwr.zoo train --algo qwr``, with two additions:
+    The Zoo's ``ExperimentManager`` with exact resume (:class:`~sb3_qwr.zoo.resume.ResumableExperimentManager`),
+    used by ``python -m sb3_qwr.zoo train --algo qwr``, with two additions:
 
     * ``actor_learning_rate`` and ``critic_learning_rate`` accept the Zoo's linear schedule strings
       (``lin_1e-4``) like ``learning_rate`` does; numbers stay numbers.
