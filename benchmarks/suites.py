@@ -145,7 +145,8 @@ SUITES: dict[str, Suite] = {
         params={"qwr": ("backup_temperature:1.0", "backup_scale:'std'")},
         description="MuJoCo v5, 1M steps, QWR with backup_temperature 1.0 and backup_scale 'std' (paper Table 3)",
         not_run_here="a 1M-step QWR run takes about 8.5 hours on one core of the CPU machines (33 steps/s in the "
-        "100K suite), longer than a 3-hour working session, and the Zoo cannot resume a stopped run",
+        "100K suite), longer than a 3-hour working session: it continues across sessions from its checkpoint "
+        "(benchmarks.run resumes it), which needs its run folder carried from one session's machine to the next",
     ),
     "minatar100k": Suite(
         "minatar100k",
