@@ -10,23 +10,28 @@ import signal
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import ale_py
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
+from stable_baselines3.common.env_util import make_atari_env, make_vec_env
+from stable_baselines3.common.envs import SimpleMultiObsEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecFrameStack, VecNormalize, VecTransposeImage
 
 from sb3_qwr import AWR, QWR
 from sb3_qwr.offline import UntrustedPickleError
 from sb3_qwr.resume import (
     CheckpointCallback,
     CheckpointError,
+    ResumableEnv,
     UnsupportedEnvironmentError,
     remaining_timesteps,
     resume,
@@ -34,20 +39,48 @@ from sb3_qwr.resume import (
 )
 
 SMALL_QWR = {"n_critic_steps": 10, "n_actor_steps": 10, "train_freq": 100, "batch_size": 32, "buffer_size": 2000}
-CASES: dict[str, tuple[type[BaseAlgorithm], str, int, dict[str, Any]]] = {
-    "qwr-pendulum": (QWR, "Pendulum-v1", 1, SMALL_QWR),
-    "qwr-cartpole": (QWR, "CartPole-v1", 1, SMALL_QWR),
-    "qwr-hopper": (QWR, "Hopper-v5", 1, SMALL_QWR),
-    "qwr-pendulum-2envs": (QWR, "Pendulum-v1", 2, SMALL_QWR),
-    "awr-cartpole": (AWR, "CartPole-v1", 1, SMALL_QWR),
-    "sac-pendulum": (SAC, "Pendulum-v1", 1, {"learning_starts": 100, "batch_size": 32, "buffer_size": 2000}),
-    "ppo-cartpole": (PPO, "CartPole-v1", 1, {"n_steps": 64, "batch_size": 32, "n_epochs": 2}),
+
+
+def dict_env() -> gym.Env:
+    """SB3's Dict-observation grid (an image and a vector), its random observation table drawn from a seeded global
+    generator (the env draws it from NumPy's global one when built, before any seed reaches it)."""
+    np.random.seed(0)
+    return SimpleMultiObsEnv(random_start=True)
+
+
+class Case(NamedTuple):
+    algo: type[BaseAlgorithm]
+    env: str | Callable[[], gym.Env]
+    n_envs: int
+    kwargs: dict[str, Any]
+    policy: str = "MlpPolicy"
+    subproc: bool = False
+
+
+CASES: dict[str, Case] = {
+    "qwr-pendulum": Case(QWR, "Pendulum-v1", 1, SMALL_QWR),
+    "qwr-cartpole": Case(QWR, "CartPole-v1", 1, SMALL_QWR),
+    "qwr-hopper": Case(QWR, "Hopper-v5", 1, SMALL_QWR),
+    "qwr-pendulum-2envs": Case(QWR, "Pendulum-v1", 2, SMALL_QWR),
+    "qwr-pendulum-bf16": Case(QWR, "Pendulum-v1", 1, {**SMALL_QWR, "precision": "bf16"}),
+    "qwr-cartpole-subproc-2envs": Case(QWR, "CartPole-v1", 2, SMALL_QWR, subproc=True),
+    "qwr-dict": Case(QWR, lambda: dict_env(), 1, SMALL_QWR, "MultiInputPolicy"),
+    "awr-cartpole": Case(AWR, "CartPole-v1", 1, SMALL_QWR),
+    "awr-pendulum-2envs": Case(AWR, "Pendulum-v1", 2, SMALL_QWR),
+    "sac-pendulum": Case(SAC, "Pendulum-v1", 1, {"learning_starts": 100, "batch_size": 32, "buffer_size": 2000}),
+    "sac-hopper-2envs": Case(SAC, "Hopper-v5", 2, {"learning_starts": 100, "batch_size": 32, "buffer_size": 2000}),
+    "ppo-cartpole": Case(PPO, "CartPole-v1", 1, {"n_steps": 64, "batch_size": 32, "n_epochs": 2}),
 }
 N = 500
 
 
-def make_env(env_id: str, n_envs: int, seed: int = 0, normalize: bool = False) -> Any:
-    venv = make_vec_env(env_id, n_envs=n_envs, seed=seed, vec_env_cls=DummyVecEnv)
+def make_env(
+    env_id: str | Callable[[], gym.Env], n_envs: int, seed: int = 0, normalize: bool = False, subproc: bool = False
+) -> Any:
+    if subproc:
+        venv = make_vec_env(env_id, n_envs=n_envs, seed=seed, vec_env_cls=SubprocVecEnv, wrapper_class=ResumableEnv)
+    else:
+        venv = make_vec_env(env_id, n_envs=n_envs, seed=seed, vec_env_cls=DummyVecEnv)
     return VecNormalize(venv, norm_reward=True) if normalize else venv
 
 
@@ -99,23 +132,48 @@ class StopAt(BaseCallback):
 
 
 def straight(case: str, normalize: bool = False) -> dict[str, Any]:
-    algo, env_id, n_envs, kwargs = CASES[case]
-    model = algo("MlpPolicy", make_env(env_id, n_envs, normalize=normalize), seed=0, **kwargs)
+    c = CASES[case]
+    model = c.algo(c.policy, make_env(c.env, c.n_envs, normalize=normalize, subproc=c.subproc), seed=0, **c.kwargs)
     model.learn(N)
+    model.env.close()
     return state_of(model)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_stopped_and_resumed_equals_straight(case: str, tmp_path: Path) -> None:
-    algo, env_id, n_envs, kwargs = CASES[case]
+    c = CASES[case]
     expected = straight(case)
     path = tmp_path / "checkpoint.zip"
-    stopped = algo("MlpPolicy", make_env(env_id, n_envs), seed=0, **kwargs)
+    stopped = c.algo(c.policy, make_env(c.env, c.n_envs, subproc=c.subproc), seed=0, **c.kwargs)
     stopped.learn(N, callback=CallbackList([CheckpointCallback(path, save_freq=200), StopAt(350)]))
+    stopped.env.close()
     assert stopped.num_timesteps < N
     # A new environment with other seeds: the checkpoint sets every generator and episode.
-    model = resume(path, make_env(env_id, n_envs, seed=123))
-    assert type(model) is algo and 200 <= model.num_timesteps < 350
+    model = resume(path, make_env(c.env, c.n_envs, seed=123, subproc=c.subproc))
+    assert type(model) is c.algo and 200 <= model.num_timesteps < 350
+    model.learn(remaining_timesteps(model), reset_num_timesteps=False)
+    model.env.close()
+    assert_same(expected, state_of(model))
+
+
+def make_atari(seed: int = 0) -> Any:
+    """Pong with the Zoo's Atari wrappers (sticky actions on, so that ALE's own generator matters), 4 frames stacked."""
+    gym.register_envs(ale_py)
+    env = make_atari_env("PongNoFrameskip-v4", n_envs=1, seed=seed, env_kwargs={"repeat_action_probability": 0.25})
+    return VecTransposeImage(VecFrameStack(env, n_stack=4))
+
+
+def test_atari_mid_episode_resume_equals_straight(tmp_path: Path) -> None:
+    kwargs = {**SMALL_QWR, "n_critic_steps": 2, "n_actor_steps": 2, "buffer_size": 600}
+    straight_model = QWR("CnnPolicy", make_atari(), seed=0, **kwargs)
+    straight_model.learn(N)
+    expected = state_of(straight_model)
+    path = tmp_path / "checkpoint.zip"
+    stopped = QWR("CnnPolicy", make_atari(), seed=0, **kwargs)
+    stopped.learn(N, callback=CallbackList([CheckpointCallback(path, save_freq=200), StopAt(350)]))
+    # Pong's first episode is longer than 350 steps: the checkpoint is mid-episode, the frame stack full.
+    assert stopped._episode_num == 0
+    model = resume(path, make_atari(seed=9))
     model.learn(remaining_timesteps(model), reset_num_timesteps=False)
     assert_same(expected, state_of(model))
 
@@ -155,7 +213,8 @@ import os, signal, sys, zipfile
 import torch as th
 th.set_num_threads(1)
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.env_util import make_atari_env, make_vec_env
+from stable_baselines3.common.envs import SimpleMultiObsEnv
 from stable_baselines3.common.vec_env import DummyVecEnv
 from sb3_qwr import QWR
 from sb3_qwr.resume import CheckpointCallback, remaining_timesteps, resume
@@ -302,11 +361,20 @@ def test_untrusted_code_is_refused(checkpoint: Path, tmp_path: Path) -> None:
         resume(evil, make_env("Pendulum-v1", 1))
 
 
-def test_subprocess_env_is_named(tmp_path: Path) -> None:
+def test_subprocess_env_without_the_wrapper_is_named(tmp_path: Path) -> None:
     model = QWR("MlpPolicy", make_vec_env("Pendulum-v1", n_envs=1, vec_env_cls=SubprocVecEnv), seed=0, **SMALL_QWR)
     try:
-        with pytest.raises(UnsupportedEnvironmentError, match="DummyVecEnv"):
+        with pytest.raises(UnsupportedEnvironmentError, match="wrapper_class=ResumableEnv"):
             save_checkpoint(model, tmp_path / "c.zip")
         assert not (tmp_path / "c.zip").exists()
     finally:
         model.env.close()
+    saved = QWR("MlpPolicy", make_env("Pendulum-v1", 1, subproc=True), seed=0, **SMALL_QWR)
+    save_checkpoint(saved, tmp_path / "c.zip")
+    saved.env.close()
+    bare = make_vec_env("Pendulum-v1", n_envs=1, vec_env_cls=SubprocVecEnv)
+    try:
+        with pytest.raises(UnsupportedEnvironmentError, match="wrapper_class=ResumableEnv"):
+            resume(tmp_path / "c.zip", bare)
+    finally:
+        bare.close()

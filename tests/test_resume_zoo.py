@@ -16,25 +16,27 @@ import numpy as np
 import pytest
 import torch as th
 
-#: Runs the Zoo, killing itself (SIGKILL) at the given call of DummyVecEnv.step_wait (training and evaluation).
+#: Runs the Zoo, killing itself (SIGKILL) at the given call of the VecEnv's step_wait (training and evaluation).
 SCRIPT = """
 import os, signal, sys
-from stable_baselines3.common.vec_env import DummyVecEnv
 
-kill_at = int(sys.argv[1])
-if kill_at > 0:
-    original, calls = DummyVecEnv.step_wait, [0]
+if __name__ == "__main__":  # SubprocVecEnv's workers import this file again
+    from stable_baselines3.common import vec_env
 
-    def step_wait(self):
-        calls[0] += 1
-        if calls[0] == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return original(self)
+    kill_at, vec_env_class = int(sys.argv[1]), getattr(vec_env, sys.argv[2])
+    if kill_at > 0:
+        original, calls = vec_env_class.step_wait, [0]
 
-    DummyVecEnv.step_wait = step_wait
-from sb3_qwr.zoo.cli import main
+        def step_wait(self):
+            calls[0] += 1
+            if calls[0] == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original(self)
 
-main(sys.argv[2:])
+        vec_env_class.step_wait = step_wait
+    from sb3_qwr.zoo.cli import main
+
+    main(sys.argv[3:])
 """
 
 PARAMS = {
@@ -43,11 +45,17 @@ PARAMS = {
 }
 
 
-def zoo(tmp_path: Path, algo: str, folder: str, kill_at: int = 0, resume: bool = False) -> subprocess.CompletedProcess:
+VEC_ENV_CLASSES = {"dummy": "DummyVecEnv", "subproc": "SubprocVecEnv"}
+
+
+def zoo(
+    tmp_path: Path, algo: str, folder: str, kill_at: int = 0, resume: bool = False, vec_env: str = "dummy"
+) -> subprocess.CompletedProcess:
     script = tmp_path / "zoo.py"
     script.write_text(SCRIPT)
-    command = [sys.executable, str(script), str(kill_at), "train", "--algo", algo, "--env", "Pendulum-v1", "-n", "800"]
-    command += ["--eval-freq", "200", "--eval-episodes", "2", "--seed", "0", "--vec-env", "dummy", "--checkpoint-freq", "300"]
+    command = [sys.executable, str(script), str(kill_at), VEC_ENV_CLASSES[vec_env], "train", "--algo", algo]
+    command += ["--env", "Pendulum-v1", "-n", "800", "--eval-freq", "200", "--eval-episodes", "2", "--seed", "0"]
+    command += ["--vec-env", vec_env, "--checkpoint-freq", "300"]
     command += ["-f", str(tmp_path / folder), "--tensorboard-log", str(tmp_path / folder / "tb"), "-params", *PARAMS[algo]]
     if resume:
         command.append("--resume")
@@ -66,19 +74,19 @@ def policy(run: Path) -> dict[str, th.Tensor]:
         return th.load(io.BytesIO(archive.read("policy.pth")))
 
 
-@pytest.mark.parametrize("algo", ["qwr", "sac"])
-def test_zoo_run_killed_and_resumed_equals_straight(algo: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("algo", "vec_env"), [("qwr", "dummy"), ("sac", "dummy"), ("qwr", "subproc")])
+def test_zoo_run_killed_and_resumed_equals_straight(algo: str, vec_env: str, tmp_path: Path) -> None:
     # The straight run is started with --resume too: with no run in the folder, --resume starts one.
-    straight = zoo(tmp_path, algo, "a", resume=True)
+    straight = zoo(tmp_path, algo, "a", resume=True, vec_env=vec_env)
     assert straight.returncode == 0, straight.stderr[-3000:]
     assert "no run of" in straight.stdout
     # 500 training steps and two evaluations of 2 x 200 steps: killed after the checkpoint at 300 steps and after
     # the Monitor logged the episode ending at 400, which the resumed run logs again.
-    killed = zoo(tmp_path, algo, "b", kill_at=1300)
+    killed = zoo(tmp_path, algo, "b", kill_at=1300, vec_env=vec_env)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     run_a, run_b = tmp_path / "a" / algo / "Pendulum-v1_1", tmp_path / "b" / algo / "Pendulum-v1_1"
     assert len(monitor_rows(run_b)) == 2 and not (run_b / "Pendulum-v1.zip").exists()
-    resumed = zoo(tmp_path, algo, "b", resume=True)
+    resumed = zoo(tmp_path, algo, "b", resume=True, vec_env=vec_env)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "continuing" in resumed.stdout and "from step 300" in resumed.stdout
     assert sorted(path.name for path in (tmp_path / "b" / algo).iterdir()) == ["Pendulum-v1_1"]  # the same folder
@@ -94,7 +102,7 @@ def test_zoo_run_killed_and_resumed_equals_straight(algo: str, tmp_path: Path) -
     assert monitor_rows(run_a) == monitor_rows(run_b) and len(monitor_rows(run_a)) == 4
     # Resuming a finished run changes nothing.
     before = (run_b / "Pendulum-v1.zip").read_bytes()
-    again = zoo(tmp_path, algo, "b", resume=True)
+    again = zoo(tmp_path, algo, "b", resume=True, vec_env=vec_env)
     assert again.returncode == 0 and "is finished" in again.stdout, again.stderr[-3000:]
     assert (run_b / "Pendulum-v1.zip").read_bytes() == before
 

@@ -6,11 +6,12 @@ holds and :mod:`sb3_qwr.resume.state` for how environments and random generators
 
 from sb3_qwr.resume.callback import CheckpointCallback
 from sb3_qwr.resume.checkpoint import CheckpointError, read_checkpoint, remaining_timesteps, resume, save_checkpoint
-from sb3_qwr.resume.state import UnsupportedEnvironmentError
+from sb3_qwr.resume.state import ResumableEnv, UnsupportedEnvironmentError
 
 __all__ = [
     "CheckpointCallback",
     "CheckpointError",
+    "ResumableEnv",
     "UnsupportedEnvironmentError",
     "read_checkpoint",
     "remaining_timesteps",

@@ -276,7 +276,8 @@ def resume(
     run's, bit for bit on the same machine and device.
 
     :param path: The checkpoint file.
-    :param env: The new environment: a ``DummyVecEnv`` built as the stopped run's (same wrappers, ``VecNormalize``,
+    :param env: The new environment: a ``DummyVecEnv`` (or a ``SubprocVecEnv`` whose environments have
+        :class:`~sb3_qwr.resume.ResumableEnv` outermost) built as the stopped run's (same wrappers, ``VecNormalize``,
         number of environments); its seeds do not matter, the checkpoint sets every generator.
     :param algorithm: The expected algorithm class; ``None`` takes the one named in the checkpoint.
     :param device: Torch device of the resumed model.
@@ -299,6 +300,9 @@ def resume(
             f"resume needs the vectorized environment built as the stopped run's (a DummyVecEnv), got {type(env).__name__}: "
             "wrap it, e.g. DummyVecEnv([lambda: Monitor(gym.make(env_id))]), as the stopped run was."
         )
+    # The wrappers SB3 adds when a model gets an environment (VecTransposeImage for channels-last images), as the
+    # stopped run had them, before the comparison.
+    env = algorithm._wrap_env(env, verbose=0, monitor_wrapper=False)
     ours = {
         "n_envs": env.num_envs,
         "observation_space": repr(env.observation_space),

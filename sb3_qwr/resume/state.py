@@ -18,6 +18,9 @@ What is captured:
 * MuJoCo's simulation state with ``mujoco.mj_getState(..., mjSTATE_INTEGRATION)`` (time, ``qpos``, ``qvel``,
   actuator activations, warm start, controls, applied forces, mocap poses, user data), restored with
   ``mj_setState`` and a ``mj_forward`` so that derived quantities match;
+* the Arcade Learning Environment's emulator with its random generator (``cloneState(include_rng=True)``,
+  serialized), and the wrappers' counters and buffers around it (no-op and fire resets, frame skip's max-pool
+  buffer, episodic life, ``VecFrameStack``'s stacked frames);
 * anything an environment or wrapper returns from a ``get_checkpoint_state()`` method (restored by its
   ``set_checkpoint_state(state)``): the hook for simulators whose state lives outside Python attributes;
 * the length of a ``Monitor``'s log file: a resumed run whose ``Monitor`` appends to the same file
@@ -25,6 +28,10 @@ What is captured:
   checkpoint, which the resumed run writes again;
 * callbacks (:func:`capture_callbacks`): their plain attributes (``n_calls``, an ``EvalCallback``'s evaluations so
   far and best mean reward) and their evaluation environments, like the training environment.
+
+Environments of a ``DummyVecEnv`` are captured in this process; those of a ``SubprocVecEnv`` in their worker
+process, through :class:`ResumableEnv`, their outermost wrapper (``make_vec_env(..., wrapper_class=ResumableEnv,
+vec_env_cls=SubprocVecEnv)``; ``sb3-qwr train --vec-env subproc`` adds it when it checkpoints).
 
 Attributes that are not plain data (renderers, file handles, simulators without the hook) are left as the new
 run built them; their names are listed in the captured state (``"skipped"``) so that a mismatch can be traced.
@@ -41,7 +48,8 @@ import torch as th
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.running_mean_std import RunningMeanStd
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env.stacked_observations import StackedObservations
 
 #: Key of the tag of a captured object (a generator, a space's generator, an object's attributes, a deque).
 TAG = "__sb3_qwr_state__"
@@ -50,7 +58,7 @@ SKIPPED_ATTRIBUTES = frozenset(
     {"env", "venv", "envs", "spec", "_cached_spec", "metadata", "render_mode", "class_attributes", "model", "data"}
 )
 #: Classes whose instances are captured attribute by attribute (and restored into the existing instance).
-OBJECT_CLASSES: tuple[type, ...] = (RunningMeanStd,)
+OBJECT_CLASSES: tuple[type, ...] = (RunningMeanStd, StackedObservations)
 
 
 class NotPlain(Exception):
@@ -150,6 +158,9 @@ def capture_object(obj: Any) -> dict[str, Any]:
     mujoco_state = _mujoco_state(obj)
     if mujoco_state is not None:
         state["mujoco"] = mujoco_state
+    ale = _ale(obj)
+    if ale is not None:
+        state["ale"] = np.frombuffer(ale.cloneState(include_rng=True).__getstate__(), dtype=np.uint8).copy()
     if isinstance(obj, Monitor) and obj.results_writer is not None:
         obj.results_writer.file_handler.flush()
         state["monitor_file_size"] = obj.results_writer.file_handler.tell()
@@ -175,6 +186,13 @@ def restore_object(obj: Any, state: dict[str, Any]) -> None:
         mujoco.mj_forward(obj.model, obj.data)
         # mj_forward recomputes derived quantities; set the state again so that nothing it wrote (warm start) differs.
         mujoco.mj_setState(obj.model, obj.data, state["mujoco"], full)
+    if "ale" in state:
+        import ale_py
+
+        ale_state = ale_py.ALEState.__new__(ale_py.ALEState)
+        # ALEState pickles as bytes (its stub says a tuple).
+        ale_state.__setstate__(np.asarray(state["ale"], dtype=np.uint8).tobytes())  # type: ignore[arg-type]
+        obj.ale.restoreState(ale_state)
     if "monitor_file_size" in state and isinstance(obj, Monitor) and obj.results_writer is not None:
         _cut_monitor_file(obj, int(state["monitor_file_size"]))
 
@@ -210,6 +228,14 @@ def _mujoco_state(obj: Any) -> np.ndarray | None:
     return state
 
 
+def _ale(obj: Any) -> Any:
+    """:return: The ``ale_py.ALEInterface`` of an ALE environment (``ale_py.env.AtariEnv``), else ``None``."""
+    ale = vars(obj).get("ale")
+    if ale is None or type(ale).__module__.split(".")[0] != "ale_py":
+        return None
+    return ale
+
+
 def _qualname(obj: Any) -> str:
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
@@ -237,7 +263,60 @@ def vec_env_layers(venv: VecEnv) -> list[VecEnv]:
 
 
 class UnsupportedEnvironmentError(ValueError):
-    """The environment cannot be captured (for now: anything but a ``DummyVecEnv`` at the bottom)."""
+    """The environment cannot be captured (a ``SubprocVecEnv`` without :class:`ResumableEnv`, another VecEnv)."""
+
+
+class ResumableEnv(gym.Wrapper):
+    """
+    The outermost wrapper of an environment that a checkpoint reaches in another process (``SubprocVecEnv``'s
+    worker): it captures and restores the layers below it there, and sends them as plain data. It changes nothing
+    else (observations, rewards and spaces pass through).
+
+    :param env: The environment, with all its other wrappers (``Monitor`` included).
+    """
+
+    def checkpoint_layer_classes(self) -> list[str]:
+        """:return: The qualified class names of the layers, this wrapper first."""
+        return [_qualname(layer) for layer in env_layers(self)]
+
+    def capture_checkpoint_layers(self) -> list[dict[str, Any]]:
+        """:return: :func:`capture_object` of every layer, this wrapper first."""
+        return [capture_object(layer) for layer in env_layers(self)]
+
+    def restore_checkpoint_layers(self, states: list[dict[str, Any]]) -> None:
+        """
+        :param states: What :meth:`capture_checkpoint_layers` returned in the stopped run (same layers: checked by
+            the caller, since an exception here would end the worker process).
+        """
+        for layer, state in zip(env_layers(self), states, strict=True):
+            restore_object(layer, state)
+
+
+def _subproc_ready(bottom: SubprocVecEnv, action: str) -> None:
+    if not bottom.has_attr("capture_checkpoint_layers"):
+        raise UnsupportedEnvironmentError(
+            f"Cannot {action} the environments of this SubprocVecEnv: they live in other processes, and a checkpoint "
+            "reaches them through sb3_qwr.resume.ResumableEnv as their outermost wrapper. Build the env with "
+            "make_vec_env(..., wrapper_class=ResumableEnv, vec_env_cls=SubprocVecEnv) or use DummyVecEnv "
+            "(sb3-qwr train adds the wrapper itself when it checkpoints)."
+        )
+
+
+def _bottom_envs(bottom: VecEnv, action: str) -> list[list[Any]] | None:
+    """
+    :return: The layers of each environment of a ``DummyVecEnv``, or ``None`` for a ``SubprocVecEnv`` that has
+        :class:`ResumableEnv` (its environments are reached through it).
+    :raises UnsupportedEnvironmentError: For any other bottom.
+    """
+    if isinstance(bottom, DummyVecEnv):
+        return [env_layers(env) for env in bottom.envs]
+    if isinstance(bottom, SubprocVecEnv):
+        _subproc_ready(bottom, action)
+        return None
+    raise UnsupportedEnvironmentError(
+        f"Checkpoints capture the environments of a DummyVecEnv or a SubprocVecEnv; this run's is a "
+        f"{type(bottom).__name__}: build it with vec_env_cls=DummyVecEnv (the Zoo: --vec-env dummy)."
+    )
 
 
 def capture_vec_env(venv: VecEnv) -> dict[str, Any]:
@@ -247,15 +326,12 @@ def capture_vec_env(venv: VecEnv) -> dict[str, Any]:
         layers, outermost first).
     """
     layers = vec_env_layers(venv)
-    bottom = layers[-1]
-    if not isinstance(bottom, DummyVecEnv):
-        raise UnsupportedEnvironmentError(
-            f"Checkpoints capture environments run in this process (DummyVecEnv); this run's is a {type(bottom).__name__}, "
-            "whose environments live in other processes: build it with vec_env_cls=DummyVecEnv (the Zoo: --vec-env dummy)."
-        )
+    envs = _bottom_envs(layers[-1], "capture")
     return {
         "layers": [capture_object(layer) for layer in layers],
-        "envs": [[capture_object(layer) for layer in env_layers(env)] for env in bottom.envs],
+        "envs": layers[-1].env_method("capture_checkpoint_layers")
+        if envs is None
+        else [[capture_object(layer) for layer in env] for env in envs],
     }
 
 
@@ -273,13 +349,16 @@ def layer_classes(captured: dict[str, Any]) -> dict[str, Any]:
 def vec_env_layer_classes(venv: VecEnv) -> dict[str, Any]:
     """
     :param venv: A vectorized environment.
-    :return: The class names of its layers and of each environment's layers, as :func:`layer_classes` gives them
-        (a bottom that is not a ``DummyVecEnv`` has no environment layers here).
+    :return: The class names of its layers and of each environment's layers, as :func:`layer_classes` gives them.
     """
     layers = vec_env_layers(venv)
-    bottom = layers[-1]
-    envs = [[_qualname(layer) for layer in env_layers(env)] for env in bottom.envs] if isinstance(bottom, DummyVecEnv) else []
-    return {"layers": [_qualname(layer) for layer in layers], "envs": envs}
+    envs = _bottom_envs(layers[-1], "restore")
+    return {
+        "layers": [_qualname(layer) for layer in layers],
+        "envs": layers[-1].env_method("checkpoint_layer_classes")
+        if envs is None
+        else [[_qualname(layer) for layer in env] for env in envs],
+    }
 
 
 def restore_vec_env(venv: VecEnv, captured: dict[str, Any]) -> None:
@@ -290,12 +369,6 @@ def restore_vec_env(venv: VecEnv, captured: dict[str, Any]) -> None:
     :param captured: What :func:`capture_vec_env` returned for the stopped run.
     """
     layers = vec_env_layers(venv)
-    bottom = layers[-1]
-    if not isinstance(bottom, DummyVecEnv):
-        raise UnsupportedEnvironmentError(
-            f"The checkpoint holds environments of a DummyVecEnv; the new run's is a {type(bottom).__name__}."
-        )
-    envs = [env_layers(env) for env in bottom.envs]
     ours, theirs = vec_env_layer_classes(venv), layer_classes(captured)
     if ours != theirs:
         raise ValueError(
@@ -304,6 +377,11 @@ def restore_vec_env(venv: VecEnv, captured: dict[str, Any]) -> None:
         )
     for layer, state in zip(layers, captured["layers"], strict=True):
         restore_object(layer, state)
+    envs = _bottom_envs(layers[-1], "restore")
+    if envs is None:
+        for index, states in enumerate(captured["envs"]):
+            layers[-1].env_method("restore_checkpoint_layers", states, indices=[index])
+        return
     for env, states in zip(envs, captured["envs"], strict=True):
         for layer, state in zip(env, states, strict=True):
             restore_object(layer, state)

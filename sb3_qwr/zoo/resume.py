@@ -14,20 +14,34 @@ finished run is left as it is.
 """
 
 import os
+from collections.abc import Callable
 from typing import Any
 
+import gymnasium as gym
 from rl_zoo3.exp_manager import ExperimentManager
 from rl_zoo3.utils import ALGOS, get_latest_run_id
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv
 
-from sb3_qwr.resume import CheckpointCallback, read_checkpoint, resume
+from sb3_qwr.resume import CheckpointCallback, ResumableEnv, read_checkpoint, resume
 from sb3_qwr.resume.checkpoint import read_callback_states
 
 #: File name of the checkpoint in a Zoo run folder.
 CHECKPOINT_NAME = "checkpoint.zip"
 #: Qualified name of the checkpoint callback, as the checkpoint records callbacks.
 _CALLBACK_CLASS = f"{CheckpointCallback.__module__}.{CheckpointCallback.__qualname__}"
+
+
+def _resumable(wrapper: Callable[[gym.Env], gym.Env] | None) -> Callable[[gym.Env], gym.Env]:
+    """
+    :param wrapper: The Zoo's ``env_wrapper`` (``None`` when the hyperparameters give none).
+    :return: It, then :class:`~sb3_qwr.resume.ResumableEnv` outermost.
+    """
+
+    def wrap(env: gym.Env) -> gym.Env:
+        return ResumableEnv(env if wrapper is None else wrapper(env))
+
+    return wrap
 
 
 class RunAlreadyFinished(Exception):
@@ -84,6 +98,27 @@ class ResumableExperimentManager(ExperimentManager):
         self.continue_training = True
         self.monitor_kwargs = {**self.monitor_kwargs, "override_existing": False}
         print(f"--resume: continuing {self.save_path} from step {manifest['num_timesteps']}.")
+
+    def create_envs(self, n_envs: int, eval_env: bool = False, no_log: bool = False) -> VecEnv:
+        """
+        The Zoo's environments; with checkpoints and ``--vec-env subproc``, each environment gets
+        :class:`~sb3_qwr.resume.ResumableEnv` as its outermost wrapper, through which the checkpoint reaches it in its
+        worker process.
+
+        :param n_envs: As the Zoo's.
+        :param eval_env: As the Zoo's.
+        :param no_log: As the Zoo's.
+        :return: The vectorized environment.
+        """
+        checkpointing = self.checkpoint_freq > 0 or self.resume_run
+        if not (checkpointing and self.vec_env_class is SubprocVecEnv):
+            return super().create_envs(n_envs, eval_env, no_log)
+        user_wrapper = self.env_wrapper
+        self.env_wrapper = _resumable(user_wrapper)
+        try:
+            return super().create_envs(n_envs, eval_env, no_log)
+        finally:
+            self.env_wrapper = user_wrapper
 
     def create_callbacks(self) -> None:
         super().create_callbacks()
