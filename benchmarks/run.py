@@ -41,6 +41,7 @@ thread.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -61,6 +62,7 @@ from huggingface_sb3 import EnvironmentName  # the Zoo's file names of an env id
 
 from benchmarks.common import REPO_ROOT, RESULTS_DIR, RUNS_DIR, now_iso, package_versions, repo_relative, write_json
 from benchmarks.evaluate import checkpoint_evaluations
+from benchmarks.submit import SUBMITIT_EXECUTORS, ClusterOptions, submit_suite
 from benchmarks.suites import SUITES, VARIANTS, RunSpec, expand_suite
 
 __all__ = ["SUITES", "VARIANTS", "RunSpec", "expand_suite"]
@@ -209,6 +211,39 @@ class RunFailed(RuntimeError):
     """A child process of a run exited with an error."""
 
 
+#: The child processes running now (training and evaluation), for :func:`stop_children`.
+_CHILDREN: set[subprocess.Popen] = set()
+_CHILDREN_LOCK = threading.Lock()
+
+
+def call_child(command: Sequence[str], log: Any) -> int:
+    """
+    :param command: A child process's command.
+    :param log: The open file its output goes to.
+    :return: Its exit code (as ``subprocess.call``), the child registered for :func:`stop_children` while it runs.
+    """
+    child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=child_env(), cwd=REPO_ROOT)
+    with _CHILDREN_LOCK:
+        _CHILDREN.add(child)
+    try:
+        return child.wait()
+    finally:
+        with _CHILDREN_LOCK:
+            _CHILDREN.discard(child)
+
+
+def stop_children() -> None:
+    """Kill (SIGKILL) the running children, as a machine taken away would: a training resumes from its checkpoint."""
+    with _CHILDREN_LOCK:
+        children = list(_CHILDREN)
+    for child in children:
+        child.kill()
+        # Reaped directly: this may run in a signal handler that interrupted the same child's Popen.wait, whose lock
+        # Popen.wait would then wait for forever.
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(child.pid, 0)
+
+
 def execute_run(
     spec: RunSpec, runs_dir: Path = RUNS_DIR, results_dir: Path = RESULTS_DIR, device: str = "auto"
 ) -> dict[str, Any]:
@@ -244,7 +279,7 @@ def execute_run(
         segments_path.write_text(json.dumps(segments, indent=1))
         start = time.perf_counter()
         with open(folder / "train.log", "a") as log:
-            code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=child_env(), cwd=REPO_ROOT)
+            code = call_child(command, log)
         segments[-1]["seconds"] = time.perf_counter() - start
         segments_path.write_text(json.dumps(segments, indent=1))
         if code != 0:
@@ -289,7 +324,7 @@ def execute_run(
             str(final_path),
         ]
         with open(folder / "final_eval.log", "w") as log:
-            code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=child_env(), cwd=REPO_ROOT)
+            code = call_child(command, log)
         if code != 0 or not final_path.is_file():
             raise RunFailed(f"final evaluation exited with {code}; see {folder / 'final_eval.log'}")
     timing = json.loads(timing_path.read_text())
@@ -455,6 +490,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="extra Zoo -params for every run, after the suite's (an ablation: needs its own --results-dir)",
     )
     parser.add_argument("--list", action="store_true", help="print the runs (and whether done) and exit")
+    cluster = parser.add_argument_group("cluster (benchmarks.submit: one submitit job per run, requeued and resumed)")
+    cluster.add_argument(
+        "--executor",
+        choices=("local", *SUBMITIT_EXECUTORS),
+        default="local",
+        help="local: --jobs processes here; slurm: SLURM jobs; submitit-local: submitit's local executor (tests)",
+    )
+    cluster.add_argument("--slurm-folder", type=Path, default=None, help="submitit's folder (default: <runs-dir>/submitit)")
+    cluster.add_argument("--slurm-time-min", type=int, default=240, help="time limit of one job (longer runs requeue)")
+    cluster.add_argument("--slurm-partition", default=None, help="SLURM partition")
+    cluster.add_argument("--slurm-cpus", type=int, default=1, help="CPU cores per job")
+    cluster.add_argument("--slurm-gpus", type=int, default=0, help="GPUs per job")
+    cluster.add_argument("--slurm-mem-gb", type=int, default=None, help="memory per job")
+    cluster.add_argument("--slurm-signal-delay-s", type=int, default=120, help="stop and requeue this long before the limit")
+    cluster.add_argument("--slurm-max-requeues", type=int, default=20, help="time limits a run may reach")
     args = parser.parse_args(argv)
     if args.params and args.results_dir.resolve() == RESULTS_DIR.resolve():
         parser.error(
@@ -468,6 +518,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             parser.error(str(error))
     if args.suite is None and not args.list:
         parser.error("a suite is required")
+    if args.executor != "local" and args.deadline is not None:
+        parser.error("--deadline is for --executor local; on a cluster, --slurm-time-min bounds each job (runs requeue)")
     return args
 
 
@@ -488,7 +540,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 state = "done" if is_finished(spec, args.results_dir) else "todo"
                 print(f"  [{state}] {spec.name}  -n {spec.n_timesteps}  -params {' '.join(spec.params)}")
             continue
-        failed = run_suite(specs, args.jobs, args.runs_dir, args.results_dir, args.device, args.deadline)
+        if args.executor == "local":
+            failed = run_suite(specs, args.jobs, args.runs_dir, args.results_dir, args.device, args.deadline)
+        else:
+            options = ClusterOptions(
+                folder=args.slurm_folder or args.runs_dir / "submitit",
+                time_min=args.slurm_time_min,
+                partition=args.slurm_partition,
+                cpus=args.slurm_cpus,
+                gpus=args.slurm_gpus,
+                mem_gb=args.slurm_mem_gb,
+                signal_delay_s=args.slurm_signal_delay_s,
+                max_requeues=args.slurm_max_requeues,
+            )
+            failed = submit_suite(args.executor, specs, args.runs_dir, args.results_dir, args.device, options)
         if failed:
             print(f"{len(failed)} failed: {', '.join(failed)}", file=sys.stderr)
             return 1
