@@ -210,44 +210,79 @@ def test_sb3_save_load_is_not_exact(tmp_path: Path) -> None:
 
 SCRIPT = """
 import os, signal, sys, zipfile
+import numpy as np
 import torch as th
 th.set_num_threads(1)
+import ale_py, gymnasium as gym
+from stable_baselines3 import SAC
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.env_util import make_atari_env, make_vec_env
 from stable_baselines3.common.envs import SimpleMultiObsEnv
-from stable_baselines3.common.vec_env import DummyVecEnv
-from sb3_qwr import QWR
+from stable_baselines3.common.vec_env import DummyVecEnv, VecFrameStack, VecTransposeImage
+from sb3_qwr import AWR, QWR
 from sb3_qwr.resume import CheckpointCallback, remaining_timesteps, resume
 
+gym.register_envs(ale_py)
 where, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
-kwargs = {kwargs!r}
-env = lambda seed: make_vec_env("Pendulum-v1", n_envs=1, seed=seed, vec_env_cls=DummyVecEnv)
+algo, env_name, n_envs, policy, kwargs, n = {algo}, {env!r}, {n_envs}, {policy!r}, {kwargs!r}, {n}
+
+
+def dict_env():
+    np.random.seed(0)
+    return SimpleMultiObsEnv(random_start=True)
+
+
+def env(seed):
+    if env_name == "pong":
+        atari = make_atari_env("PongNoFrameskip-v4", n_envs=n_envs, seed=seed, env_kwargs=dict(repeat_action_probability=0.25))
+        return VecTransposeImage(VecFrameStack(atari, n_stack=4))
+    return make_vec_env(dict_env if env_name == "dict" else env_name, n_envs=n_envs, seed=seed, vec_env_cls=DummyVecEnv)
+
 
 def kill():
     os.kill(os.getpid(), signal.SIGKILL)
 
+
+def save(model):
+    optimizers = [model.policy.optimizer] if hasattr(model.policy, "optimizer") else []
+    for name in ("actor", "critic"):
+        if hasattr(getattr(model, name, None), "optimizer"):
+            optimizers.append(getattr(model, name).optimizer)
+    buffer = {{}}
+    for name, value in vars(model.replay_buffer).items():
+        for key, array in (value.items() if isinstance(value, dict) else [(name, value)]):
+            if isinstance(array, np.ndarray):
+                buffer[f"{{name}}.{{key}}"] = th.from_numpy(np.ascontiguousarray(array).copy())
+    counters = th.tensor([model.num_timesteps, model._n_updates, model._episode_num])
+    optimizer_states = [optimizer.state_dict() for optimizer in optimizers]
+    th.save(dict(params=model.policy.state_dict(), optimizers=optimizer_states, buffer=buffer, counters=counters), out)
+
+
 class KillInCollection(BaseCallback):
     def _on_step(self):
-        if self.num_timesteps == 350:
+        if self.num_timesteps >= 350:
             kill()
         return True
+
 
 if where == "resume":
     model = resume(path, env(99))
     model.learn(remaining_timesteps(model), reset_num_timesteps=False)
-    th.save(model.policy.state_dict(), out)
+    save(model)
     sys.exit(0)
-model = QWR("MlpPolicy", env(0), seed=0, **kwargs)
+model = algo(policy, env(0), seed=0, **kwargs)
 callbacks = [CheckpointCallback(path, save_freq=200)]
 if where == "collect":
     callbacks.append(KillInCollection())
-elif where == "train":
-    original = QWR._train_critic
-    def train_critic(self, *args, **kw):
-        if self.num_timesteps >= 400:
-            kill()
-        return original(self, *args, **kw)
-    QWR._train_critic = train_critic
+elif where == "train":  # the third optimizer step of a training phase after step 400
+    original_step, steps = th.optim.Adam.step, [0]
+    def step(self, *args, **kw):
+        if model.num_timesteps >= 400:
+            steps[0] += 1
+            if steps[0] == 3:
+                kill()
+        return original_step(self, *args, **kw)
+    th.optim.Adam.step = step
 elif where == "write":
     original = zipfile.ZipFile.writestr
     def writestr(self, name, data, *args, **kw):
@@ -256,15 +291,28 @@ elif where == "write":
             kill()
         return original(self, name, data, *args, **kw)
     zipfile.ZipFile.writestr = writestr
-model.learn({n}, callback=CallbackList(callbacks))
-th.save(model.policy.state_dict(), out)
+model.learn(n, callback=CallbackList(callbacks))
+save(model)
 """
 
+#: (algorithm, env, n_envs, policy, kwargs, where): QWR on Pendulum at each kill point, then the other cases once.
+SIGKILL_CASES = {
+    "qwr-pendulum-collect": ("QWR", "Pendulum-v1", 1, "MlpPolicy", SMALL_QWR, "collect"),
+    "qwr-pendulum-train": ("QWR", "Pendulum-v1", 1, "MlpPolicy", SMALL_QWR, "train"),
+    "qwr-pendulum-write": ("QWR", "Pendulum-v1", 1, "MlpPolicy", SMALL_QWR, "write"),
+    "qwr-hopper-train": ("QWR", "Hopper-v5", 1, "MlpPolicy", SMALL_QWR, "train"),
+    "qwr-dict-bf16-collect": ("QWR", "dict", 1, "MultiInputPolicy", {**SMALL_QWR, "precision": "bf16"}, "collect"),
+    "qwr-pong-train": ("QWR", "pong", 1, "CnnPolicy", {**SMALL_QWR, "n_critic_steps": 4, "buffer_size": 600}, "train"),
+    "awr-cartpole-2envs-train": ("AWR", "CartPole-v1", 2, "MlpPolicy", SMALL_QWR, "train"),
+    "sac-pendulum-2envs-write": ("SAC", "Pendulum-v1", 2, "MlpPolicy", CASES["sac-pendulum"].kwargs, "write"),
+}
 
-@pytest.mark.parametrize("where", ["collect", "train", "write"])
-def test_sigkill_then_resume_is_bit_identical(where: str, tmp_path: Path) -> None:
+
+@pytest.mark.parametrize("case", sorted(SIGKILL_CASES))
+def test_sigkill_then_resume_is_bit_identical(case: str, tmp_path: Path) -> None:
+    algo, env_name, n_envs, policy, kwargs, where = SIGKILL_CASES[case]
     script = tmp_path / "run.py"
-    script.write_text(SCRIPT.format(kwargs=SMALL_QWR, n=N))
+    script.write_text(SCRIPT.format(algo=algo, env=env_name, n_envs=n_envs, policy=policy, kwargs=kwargs, n=N))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(Path.cwd()), *sys.path])}
     path, out = tmp_path / "checkpoint.zip", tmp_path / "final.pt"
 
@@ -285,8 +333,16 @@ def test_sigkill_then_resume_is_bit_identical(where: str, tmp_path: Path) -> Non
     resumed = run("resume", out)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     expected, ours = th.load(tmp_path / "straight.pt"), th.load(out)
-    for key, value in expected.items():
-        assert th.equal(value, ours[key]), key
+    assert th.equal(expected["counters"], ours["counters"])
+    for key, value in expected["params"].items():
+        assert th.equal(value, ours["params"][key]), key
+    for first, second in zip(expected["optimizers"], ours["optimizers"], strict=True):
+        for group, other in zip(first["state"].values(), second["state"].values(), strict=True):
+            for name in group:
+                assert th.equal(th.as_tensor(group[name]), th.as_tensor(other[name])), name
+    assert expected["buffer"].keys() == ours["buffer"].keys() and expected["buffer"]
+    for name, value in expected["buffer"].items():
+        assert th.equal(value, ours["buffer"][name]), name
 
 
 # ----------------------------------------------------------------------------------------------------------
