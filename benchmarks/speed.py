@@ -24,6 +24,7 @@ Results are printed as a markdown table and appended to ``benchmarks/results/spe
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -90,8 +91,38 @@ def make_env(env_id: str, seed: int) -> VecEnv:
         import ale_py
 
         gym.register_envs(ale_py)  # the ALE ids are registered only on request since gymnasium 1.0
+        if importlib.util.find_spec("cv2") is None:  # the lent GPU machine (OpenCV's wheel alone is 64 MB)
+            return VecFrameStack(make_vec_env(env_id, n_envs=1, seed=seed, wrapper_class=nearest_atari_wrapper), 4)
         return VecFrameStack(make_atari_env(env_id, n_envs=1, seed=seed), 4)
     return make_vec_env(env_id, n_envs=1, seed=seed)
+
+
+class NearestResize(gym.ObservationWrapper):
+    """
+    Grey 84x84 frames without OpenCV: the luminance and a nearest-neighbour resize in NumPy. For timing only (the
+    networks see frames of the same shape and dtype as SB3's ``WarpFrame`` gives; the pixels differ).
+
+    :param env: An ALE environment with RGB frames.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        height, width = env.observation_space.shape[:2]  # type: ignore[index]
+        self._rows = np.linspace(0, height - 1, 84).round().astype(np.int64)
+        self._cols = np.linspace(0, width - 1, 84).round().astype(np.int64)
+        self.observation_space = gym.spaces.Box(0, 255, (84, 84, 1), np.uint8)
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        grey = observation[self._rows][:, self._cols] @ np.array([0.299, 0.587, 0.114])
+        return grey.astype(np.uint8)[..., None]
+
+
+def nearest_atari_wrapper(env: gym.Env) -> gym.Env:
+    """:return: SB3's Atari wrappers (no-op reset, frame skip 4 with max-pooling, episodic life, reward clipping)
+    with :class:`NearestResize` in place of OpenCV's ``WarpFrame``."""
+    from stable_baselines3.common.atari_wrappers import ClipRewardEnv, EpisodicLifeEnv, MaxAndSkipEnv, NoopResetEnv
+
+    return ClipRewardEnv(NearestResize(EpisodicLifeEnv(MaxAndSkipEnv(NoopResetEnv(env, noop_max=30), skip=4))))
 
 
 def build(algo: str, env_id: str, seed: int, device: str, qwr_updates: int) -> BaseAlgorithm:

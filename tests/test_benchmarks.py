@@ -1,6 +1,9 @@
 """benchmarks.run and benchmarks.suites (suites, summaries, resuming), benchmarks.report (statistics, RESULTS.md markers)."""
 
 import json
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -112,7 +115,7 @@ def test_summary_from_run_folder(tmp_path, monkeypatch):
     def no_subprocess(*args, **kwargs):
         raise AssertionError("a finished stage ran again")
 
-    monkeypatch.setattr(run.subprocess, "call", no_subprocess)
+    monkeypatch.setattr(run, "call_child", no_subprocess)
     assert not run.is_finished(spec, results_dir)
     summary = run.execute_run(spec, runs_dir, results_dir)
     assert run.is_finished(spec, results_dir)
@@ -211,11 +214,11 @@ def test_interrupted_training_restarts(tmp_path, monkeypatch):
     stale.mkdir(parents=True)  # no final model: training was interrupted
     calls = []
 
-    def failing_call(command, **kwargs):
+    def failing_call(command, *args, **kwargs):
         calls.append(command)
         return 1
 
-    monkeypatch.setattr(run.subprocess, "call", failing_call)
+    monkeypatch.setattr(run, "call_child", failing_call)
     with pytest.raises(run.RunFailed):
         run.execute_run(spec, runs_dir, results_dir)
     assert not stale.exists()  # the interrupted run's folder was cleared before training again
@@ -231,7 +234,7 @@ def test_interrupted_training_with_a_checkpoint_resumes(tmp_path, monkeypatch):
     (zoo_dir / "checkpoint.zip").write_bytes(b"checkpoint")
     (folder / "train_segments.json").write_text('[{"started": "t0", "start_epoch": 0.0, "seconds": null}]')
     (folder / "train.log").write_text("first segment\n")
-    monkeypatch.setattr(run.subprocess, "call", lambda command, **kwargs: 1)
+    monkeypatch.setattr(run, "call_child", lambda command, *args, **kwargs: 1)
     with pytest.raises(run.RunFailed):
         run.execute_run(spec, runs_dir, results_dir)
     assert (zoo_dir / "checkpoint.zip").is_file()  # kept for the resume, not cleared
@@ -247,13 +250,13 @@ def test_incomplete_model_trains_again(tmp_path, monkeypatch):
     assert run.trained_timesteps(run.find_zoo_run_dir(spec, runs_dir), spec.env) == 1000
     calls = []
 
-    def fake_train(command, **kwargs):
+    def fake_train(command, *args, **kwargs):
         calls.append(command)
         _fabricate_run(spec, runs_dir, num_timesteps=2000)  # interrupted again
         (spec.log_folder(runs_dir) / "timing.json").unlink()  # written by run.py, not by the Zoo
         return 0
 
-    monkeypatch.setattr(run.subprocess, "call", fake_train)
+    monkeypatch.setattr(run, "call_child", fake_train)
     with pytest.raises(run.RunFailed, match="stopped at 2000 of 3000"):
         run.execute_run(spec, runs_dir, results_dir)
     assert len(calls) == 1 and calls[0][3] == "train"
@@ -918,3 +921,37 @@ def test_bf16_rounding_report_on_a_saved_run(tmp_path):
     th.testing.assert_close(bf16_rounding.sampled_values(model, states, actions, "bf16"), expected)
     with pytest.raises(FileNotFoundError, match="Zoo run folder"):
         bf16_rounding.load_run(tmp_path, "Hopper-v5")
+
+
+def test_gpu_check_smoke_on_the_cpu(tmp_path):
+    # Every part of the GPU check at a tiny size, as it runs on the lent machine (one JSON, every part recorded).
+    output = tmp_path / "gpu_check.json"
+    command = [sys.executable, "-m", "benchmarks.gpu_check", "--device", "cpu", "--smoke", "--output", str(output)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    record = json.loads(output.read_text())
+    assert list(record["parts"]) == [
+        "cuda_tests",
+        "hopper:qwr-fp32",
+        "hopper:qwr-bf16",
+        "hopper:sac",
+        "atari:qwr",
+        "atari:dqn",
+        "hopper:qwr-bf16-compiled",
+    ]
+    assert all(part["ok"] and part["seconds"] > 0 for part in record["parts"].values())
+    assert "tests/test_cuda.py" in record["parts"]["cuda_tests"]["result"]["summary"]
+    projected = record["projections"]
+    assert all(value > 0 for value in projected["hopper_100k_s"].values())
+    assert all(value > 0 for value in projected["atari_100k_s"].values())
+
+
+def test_gpu_check_part_failure_is_recorded(tmp_path):
+    from benchmarks import gpu_check
+
+    def broken():
+        raise RuntimeError("out of memory")
+
+    part = gpu_check.run_part("broken", broken, "cpu")
+    assert not part["ok"] and "RuntimeError: out of memory" in part["error"] and part["seconds"] >= 0

@@ -110,9 +110,3 @@ def test_bf16_critic_output_layer_runs_in_float32(algo):
 def test_unknown_precision_is_rejected():
     with pytest.raises(ValueError, match="Unknown `precision` 'fp16'"):
         QWR("MlpPolicy", "Pendulum-v1", precision="fp16")
-
-
-@pytest.mark.skipif(not th.cuda.is_available(), reason="needs a CUDA device")
-def test_bf16_on_cuda():
-    model = QWR("MlpPolicy", "Pendulum-v1", precision="bf16", device="cuda", **FAST).learn(400)
-    assert next(model.policy.parameters()).is_cuda and next(model.policy.parameters()).dtype == th.float32

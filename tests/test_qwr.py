@@ -223,12 +223,6 @@ def test_discrete_dict_observations_and_cnn():
     cnn.learn(200)
 
 
-@pytest.mark.skipif(not th.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_training():
-    model = QWR("MlpPolicy", "Pendulum-v1", device="cuda", seed=0, **FAST).learn(400)
-    assert next(model.policy.parameters()).is_cuda
-
-
 # Clear errors before any environment step
 @pytest.mark.parametrize(
     ("kwargs", "message"),
