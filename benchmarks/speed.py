@@ -186,8 +186,8 @@ def instrument(model: QWR) -> PhaseTimer:
     if "critic_target_values" in model._compiled_hooks:  # compiled during the warm-up: time the compiled hook
         hooks = model._compiled_hooks
         hooks["critic_target_values"] = timer.wrap("critic_target", hooks["critic_target_values"])
-    else:
-        model.critic_target_values = timer.wrap("critic_target", model.critic_target_values)  # type: ignore[method-assign]
+    else:  # the targets of a whole target window at once (QWR's phase-batched passes)
+        model.critic_window_targets = timer.wrap("critic_target", model.critic_window_targets)  # type: ignore[method-assign]
     model._train_critic = timer.wrap("critic_phase", model._train_critic)  # type: ignore[method-assign]
     model._train_actor = timer.wrap("actor_phase", model._train_actor)  # type: ignore[method-assign]
     model.collect_rollouts = timer.wrap("collect", model.collect_rollouts)  # type: ignore[method-assign]

@@ -332,3 +332,41 @@ def test_critic_phase_fills_the_missing_mu_with_the_current_actor():
         with th.no_grad():
             actual = model.critic_target_values(prefilled)
         th.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("env_id", ["Pendulum-v1", "CartPole-v1"])
+@pytest.mark.parametrize("pass_bytes", [None, 1])  # one pass over the window, or one batch per pass
+def test_window_targets_equal_the_per_batch_targets(env_id, pass_bytes, monkeypatch):
+    import sb3_qwr.qwr.qwr as qwr_module
+
+    if pass_bytes is not None:
+        monkeypatch.setattr(qwr_module, "TARGET_PASS_BYTES", pass_bytes)
+    model = QWR("MlpPolicy", env_id, seed=0, **FAST).learn(400)
+    batches = list(model.replay_buffer.sample_batches(7, 32, fill_missing=model.current_dist_params))
+    th.manual_seed(1)
+    with th.no_grad():
+        window = model.critic_window_targets(batches)
+    th.manual_seed(1)  # the same random draws, batch by batch
+    with th.no_grad():
+        per_batch = [model.critic_target_values(data) for data in batches]
+    assert len(window) == len(per_batch) == 7
+    for ours, reference in zip(window, per_batch, strict=True):
+        th.testing.assert_close(ours, reference, rtol=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("env_id", ["Pendulum-v1", "CartPole-v1"])
+def test_seeded_run_with_window_targets_matches_the_per_batch_run(env_id):
+    from sb3_qwr.common.base_class import WeightedRegressionAlgorithm
+
+    kwargs = {**FAST, "train_freq": 200, "n_critic_steps": 150, "target_update_interval": 60}  # windows 60, 60, 30
+
+    def run(per_batch: bool) -> dict[str, th.Tensor]:
+        model = QWR("MlpPolicy", env_id, seed=0, **kwargs)
+        if per_batch:  # the base class's hook: critic_target_values on each batch in turn
+            model.critic_window_targets = lambda batches: WeightedRegressionAlgorithm.critic_window_targets(model, batches)
+        model.learn(400)  # two iterations
+        return model.policy.state_dict()
+
+    window, per_batch = run(False), run(True)
+    for key, value in per_batch.items():
+        th.testing.assert_close(window[key], value, rtol=1e-5, atol=1e-6)

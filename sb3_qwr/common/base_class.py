@@ -6,6 +6,7 @@ saving, and offline training on a fixed dataset (Section 4.4 of the QWR paper).
 
 import copy
 import io
+import itertools
 import pathlib
 import time
 from collections import defaultdict
@@ -524,25 +525,28 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         batches = self.replay_buffer.sample_batches(
             n_updates, batch_size, env=self._vec_normalize_env, fill_missing=fill_missing
         )
-        critic_target_values = self._hook("critic_target_values")
-        for step, data in enumerate(batches):
-            # Hard copy of the critic into its target every target_update_interval updates
-            if step % self.target_update_interval == 0:
-                self.critic_target.load_state_dict(self.critic.state_dict())
-            # Regression target, from the target network (hook of the algorithm)
+        batch_iterator, done = iter(batches), 0
+        while done < n_updates:
+            # Hard copy of the critic into its target every target_update_interval updates. The target network is
+            # then fixed until the next copy, so the targets of all the window's batches are computed before its
+            # updates (hook of the algorithm: in a few large passes where it can), with the same random draws.
+            window = list(itertools.islice(batch_iterator, min(self.target_update_interval, n_updates - done)))
+            self.critic_target.load_state_dict(self.critic.state_dict())
             with th.no_grad(), self._autocast():
-                target = critic_target_values(data)
-            # Critic update: the scaled critic regresses the scaled target (the loss in float32)
-            with self._autocast():
-                prediction = self.critic(data.observations, data.actions).squeeze(-1).float()
-            loss = F.mse_loss(prediction, target / self.q_scale)
-            self.critic.optimizer.zero_grad()
-            loss.backward()
-            th.nn.utils.clip_grad_norm_(self.critic.parameters(), self._max_grad_norm)
-            self.critic.optimizer.step()
-            stats["critic_loss"].append(loss.detach())
-            stats["q_mean"].append(prediction.detach().mean() * self.q_scale)
-            stats["target"].append(target)
+                targets = self.critic_window_targets(window)
+            for data, target in zip(window, targets, strict=True):
+                # Critic update: the scaled critic regresses the scaled target (the loss in float32)
+                with self._autocast():
+                    prediction = self.critic(data.observations, data.actions).squeeze(-1).float()
+                loss = F.mse_loss(prediction, target / self.q_scale)
+                self.critic.optimizer.zero_grad()
+                loss.backward()
+                th.nn.utils.clip_grad_norm_(self.critic.parameters(), self._max_grad_norm)
+                self.critic.optimizer.step()
+                stats["critic_loss"].append(loss.detach())
+                stats["q_mean"].append(prediction.detach().mean() * self.q_scale)
+                stats["target"].append(target)
+            done += len(window)
 
     def _train_actor(self, batch_size: int, stats: dict[str, list[th.Tensor]], n_updates: int | None = None) -> None:
         n_updates = self.n_actor_steps if n_updates is None else n_updates
@@ -598,6 +602,19 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         :return: ``(B,)`` targets.
         """
         raise NotImplementedError
+
+    def critic_window_targets(self, batches: list[QWRReplayBufferSamples]) -> list[th.Tensor]:
+        """
+        Hook: the targets of the batches of one target window (between two copies of the critic into its target,
+        so the target network is the same for all; called under :meth:`_autocast` and ``no_grad``). By default
+        :meth:`critic_target_values` (compiled with ``compile_updates``) on each batch in turn; an algorithm may
+        compute them in fewer, larger passes, drawing the same random numbers in the same order.
+
+        :param batches: The window's batches, in update order.
+        :return: Their ``(B,)`` targets, in the same order.
+        """
+        critic_target_values = self._hook("critic_target_values")
+        return [critic_target_values(data) for data in batches]
 
     def sample_actor_batches(
         self, n_batches: int, batch_size: int

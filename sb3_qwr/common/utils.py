@@ -28,3 +28,16 @@ def index_obs(obs: PyTorchObs, index: th.Tensor) -> PyTorchObs:
     if isinstance(obs, dict):
         return {key: value.index_select(0, index) for key, value in obs.items()}
     return obs.index_select(0, index)
+
+
+def concat_obs(observations: list[PyTorchObs]) -> PyTorchObs:
+    """
+    Concatenate (possibly dict) observations along the batch axis.
+
+    :param observations: Observations of shapes ``(N_i, *obs_shape)`` (or dicts of such tensors, same keys).
+    :return: Observations of shape ``(sum N_i, *obs_shape)``.
+    """
+    first = observations[0]
+    if isinstance(first, dict):
+        return {key: th.cat([obs[key] for obs in observations]) for key in first}  # type: ignore[index]
+    return th.cat(observations)  # type: ignore[arg-type]

@@ -1,21 +1,41 @@
 """Q-Value Weighted Regression (Kozakowski et al. 2021) as a Stable-Baselines3 off-policy algorithm."""
 
 from collections.abc import Iterator
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import numpy as np
 import torch as th
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.type_aliases import GymEnv, Schedule
+from stable_baselines3.common.type_aliases import GymEnv, PyTorchObs, Schedule
 
 from sb3_qwr.common.base_class import ActorLoss, WeightedRegressionAlgorithm
 from sb3_qwr.common.buffers import QWRReplayBufferSamples, QWRStateSamples, fill_missing_dist_params
 from sb3_qwr.common.checks import check_common_hyperparameters, check_positive, check_positive_int
 from sb3_qwr.common.distributions import CategoricalLogits
 from sb3_qwr.common.functional import BACKUP_KINDS, SCALE_KINDS, advantage_weights, backup, td_lambda_target
-from sb3_qwr.common.utils import flatten_obs
+from sb3_qwr.common.utils import concat_obs, flatten_obs
 from sb3_qwr.qwr.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, QCritic, QWRPolicy
+
+#: Bound on the memory of one pass of the target network over several batches of a target window.
+TARGET_PASS_BYTES = 256 * 2**20
+
+
+class TargetInputs(NamedTuple):
+    """
+    What a batch's critic target needs besides the target network's Q-values.
+
+    :param data: The batch (its missing ``mu`` filled).
+    :param next_obs: Its next states, ``(B * T, *obs_shape)``.
+    :param actions: ``k`` actions sampled from ``mu`` at each next state, ``(B * T, k, action_dim)`` (``Box``).
+    :param weights: ``mu``'s probabilities at each next state, ``(B * T, n_actions)`` (``Discrete``).
+    """
+
+    data: QWRReplayBufferSamples
+    next_obs: PyTorchObs
+    actions: th.Tensor | None
+    weights: th.Tensor | None
+
 
 SelfQWR = TypeVar("SelfQWR", bound="QWR")
 
@@ -232,30 +252,86 @@ class QWR(WeightedRegressionAlgorithm):
         :param data: A batch from the replay buffer's ``sample``.
         :return: ``(B,)`` targets in return units.
         """
+        inputs = self._target_inputs(data)
+        return self._target_from_q_values(inputs, self._target_q_values(inputs.next_obs, inputs.actions))
+
+    def critic_window_targets(self, batches: list[QWRReplayBufferSamples]) -> list[th.Tensor]:
+        """
+        The targets of one target window's batches as :meth:`critic_target_values` gives them, with the target
+        network evaluated once on as many batches' next states as :data:`TARGET_PASS_BYTES` allows (the actions at
+        the next states drawn batch by batch first: the same random numbers in the same order as batch by batch).
+        With ``compile_updates`` the compiled per-batch hook is used instead (one graph shape).
+
+        :param batches: The window's batches, in update order.
+        :return: Their ``(B,)`` targets.
+        """
+        if self.compile_updates or len(batches) <= 1:
+            return super().critic_window_targets(batches)
+        group = max(1, TARGET_PASS_BYTES // self._target_pass_bytes(batches[0]))
+        targets = []
+        for first in range(0, len(batches), group):
+            inputs = [self._target_inputs(data) for data in batches[first : first + group]]
+            next_obs = concat_obs([item.next_obs for item in inputs])
+            actions = None if inputs[0].actions is None else th.cat([item.actions for item in inputs])  # type: ignore[misc]
+            q_values = self._target_q_values(next_obs, actions)
+            sizes = [item.data.rewards.numel() for item in inputs]
+            targets += [self._target_from_q_values(item, q) for item, q in zip(inputs, q_values.split(sizes), strict=True)]
+        return targets
+
+    def _target_inputs(self, data: QWRReplayBufferSamples) -> TargetInputs:
+        """
+        :param data: A batch.
+        :return: Its next states (flattened), and the actions sampled from their ``mu`` (``Box``) or ``mu``'s
+            probabilities (``Discrete``).
+        """
         batch, horizon = data.rewards.shape
         n_missing = data.missing_next_dist_params.numel()
         if n_missing > 0:  # a batch the buffer did not fill (the critic phase's are filled per chunk)
             data, _ = fill_missing_dist_params(data, np.array([n_missing]), self.current_dist_params)
         next_obs = flatten_obs(data.next_observations, batch * horizon)
         params = data.next_dist_params.reshape(batch * horizon, -1)
-        embedding = self.critic_target.embed_obs(next_obs)
         distribution = self.actor.distribution
         if isinstance(distribution, CategoricalLogits):
-            weights: th.Tensor | None = distribution.probs(params)
-            q_values = self.critic_target.q_values(embedding).float() * self.q_scale
-        else:
-            weights = None
-            actions = distribution.sample(params, self.n_action_samples)
-            q_values = self.critic_target.q_values(embedding, actions).float() * self.q_scale
+            return TargetInputs(data, next_obs, None, distribution.probs(params))
+        return TargetInputs(data, next_obs, distribution.sample(params, self.n_action_samples), None)
+
+    def _target_q_values(self, next_obs: PyTorchObs, actions: th.Tensor | None) -> th.Tensor:
+        """
+        :param next_obs: ``(N, *obs_shape)`` next states.
+        :param actions: ``(N, k, action_dim)`` sampled actions, or ``None`` for all the ``Discrete`` actions.
+        :return: ``(N, k)`` (or ``(N, n_actions)``) target-network Q-values in return units, float32.
+        """
+        embedding = self.critic_target.embed_obs(next_obs)
+        if actions is None:
+            return self.critic_target.q_values(embedding).float() * self.q_scale
+        return self.critic_target.q_values(embedding, actions).float() * self.q_scale
+
+    def _target_from_q_values(self, inputs: TargetInputs, q_values: th.Tensor) -> th.Tensor:
+        """
+        :param inputs: What :meth:`_target_inputs` gave for a batch.
+        :param q_values: The target network's Q-values at its next states.
+        :return: ``(B,)`` TD(lambda) targets of the backup ``F`` (the scale of ``F`` over this batch alone).
+        """
+        data = inputs.data
         next_values = backup(
             q_values,
-            weights,
+            inputs.weights,
             kind=self.backup,
             temperature=self.backup_temperature,
             scale=self.backup_scale,
             scale_mask=data.valid.reshape(-1),
-        ).reshape(batch, horizon)
+        ).reshape(data.rewards.shape)
         return td_lambda_target(data.rewards, next_values, data.terminations, data.valid, self.gamma, self.td_lambda)
+
+    def _target_pass_bytes(self, data: QWRReplayBufferSamples) -> int:
+        """:return: A bound on the bytes of one batch's target pass: its next states in float32 and the widest
+        layer's activations on every (state, action) row, twice (inputs and outputs of a layer)."""
+        rows = data.rewards.numel()
+        obs = data.next_observations
+        obs_numel = sum(v[0, 0].numel() for v in obs.values()) if isinstance(obs, dict) else obs[0, 0].numel()
+        widest = max((m.out_features for m in self.critic_target.modules() if isinstance(m, th.nn.Linear)), default=1)
+        q_rows = rows * (1 if isinstance(self.actor.distribution, CategoricalLogits) else self.n_action_samples)
+        return 8 * (rows * obs_numel + q_rows * widest)
 
     def sample_actor_batches(self, n_batches: int, batch_size: int) -> Iterator[QWRStateSamples]:
         """
