@@ -335,12 +335,11 @@ def test_critic_phase_fills_the_missing_mu_with_the_current_actor():
 
 
 @pytest.mark.parametrize("env_id", ["Pendulum-v1", "CartPole-v1"])
-@pytest.mark.parametrize("pass_bytes", [None, 1])  # one pass over the window, or one batch per pass
+@pytest.mark.parametrize("pass_bytes", [2**30, 3 * 2**20, 0])  # the whole window, a few batches, or one per pass
 def test_window_targets_equal_the_per_batch_targets(env_id, pass_bytes, monkeypatch):
     import sb3_qwr.qwr.qwr as qwr_module
 
-    if pass_bytes is not None:
-        monkeypatch.setattr(qwr_module, "TARGET_PASS_BYTES", pass_bytes)
+    monkeypatch.setitem(qwr_module.TARGET_PASS_BYTES, "cpu", pass_bytes)
     model = QWR("MlpPolicy", env_id, seed=0, **FAST).learn(400)
     batches = list(model.replay_buffer.sample_batches(7, 32, fill_missing=model.current_dist_params))
     th.manual_seed(1)
@@ -355,8 +354,11 @@ def test_window_targets_equal_the_per_batch_targets(env_id, pass_bytes, monkeypa
 
 
 @pytest.mark.parametrize("env_id", ["Pendulum-v1", "CartPole-v1"])
-def test_seeded_run_with_window_targets_matches_the_per_batch_run(env_id):
+def test_seeded_run_with_window_targets_matches_the_per_batch_run(env_id, monkeypatch):
+    import sb3_qwr.qwr.qwr as qwr_module
     from sb3_qwr.common.base_class import WeightedRegressionAlgorithm
+
+    monkeypatch.setitem(qwr_module.TARGET_PASS_BYTES, "cpu", 2**30)  # as on an accelerator: one pass per window
 
     kwargs = {**FAST, "train_freq": 200, "n_critic_steps": 150, "target_update_interval": 60}  # windows 60, 60, 30
 

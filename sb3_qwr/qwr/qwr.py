@@ -17,8 +17,11 @@ from sb3_qwr.common.functional import BACKUP_KINDS, SCALE_KINDS, advantage_weigh
 from sb3_qwr.common.utils import concat_obs, flatten_obs
 from sb3_qwr.qwr.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, QCritic, QWRPolicy
 
-#: Bound on the memory of one pass of the target network over several batches of a target window.
-TARGET_PASS_BYTES = 256 * 2**20
+#: Bound on the memory of one pass of the target network over several batches of a target window, by device type.
+#: On the CPU one batch per pass (0): larger passes leave the cache and were slower per update here (see
+#: ``benchmarks/RESULTS.md``, "Speed"); on an accelerator, where each pass is launch-bound, 256 MiB.
+TARGET_PASS_BYTES: dict[str, int] = {"cpu": 0, "cuda": 256 * 2**20}
+DEFAULT_TARGET_PASS_BYTES = 256 * 2**20
 
 
 class TargetInputs(NamedTuple):
@@ -258,16 +261,17 @@ class QWR(WeightedRegressionAlgorithm):
     def critic_window_targets(self, batches: list[QWRReplayBufferSamples]) -> list[th.Tensor]:
         """
         The targets of one target window's batches as :meth:`critic_target_values` gives them, with the target
-        network evaluated once on as many batches' next states as :data:`TARGET_PASS_BYTES` allows (the actions at
-        the next states drawn batch by batch first: the same random numbers in the same order as batch by batch).
-        With ``compile_updates`` the compiled per-batch hook is used instead (one graph shape).
+        network evaluated once on as many batches' next states as :data:`TARGET_PASS_BYTES` allows on the device
+        (the actions at the next states drawn batch by batch first: the same random numbers in the same order as
+        batch by batch). With ``compile_updates`` the compiled per-batch hook is used instead (one graph shape).
 
         :param batches: The window's batches, in update order.
         :return: Their ``(B,)`` targets.
         """
-        if self.compile_updates or len(batches) <= 1:
+        budget = TARGET_PASS_BYTES.get(self.device.type, DEFAULT_TARGET_PASS_BYTES)
+        group = max(1, budget // self._target_pass_bytes(batches[0])) if batches else 1
+        if self.compile_updates or group == 1:
             return super().critic_window_targets(batches)
-        group = max(1, TARGET_PASS_BYTES // self._target_pass_bytes(batches[0]))
         targets = []
         for first in range(0, len(batches), group):
             inputs = [self._target_inputs(data) for data in batches[first : first + group]]
