@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-freq", type=int, default=2500, help="steps between checkpoint evaluations (0: none)")
     parser.add_argument("--checkpoint-episodes", type=int, default=5, help="episodes per checkpoint evaluation")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="see help(sb3_qwr.QWR)")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "bf16-eval"), help="see help(sb3_qwr.QWR)")
     parser.add_argument("--sac", action="store_true", help="also train SB3's SAC with the same budget")
     parser.add_argument("--save", default=None, help="save the final model there (.zip), the best as <name>_best.zip")
     parser.add_argument("--no-progress-bar", action="store_true")

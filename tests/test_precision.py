@@ -110,3 +110,52 @@ def test_bf16_critic_output_layer_runs_in_float32(algo):
 def test_unknown_precision_is_rejected():
     with pytest.raises(ValueError, match="Unknown `precision` 'fp16'"):
         QWR("MlpPolicy", "Pendulum-v1", precision="fp16")
+
+
+@pytest.mark.parametrize("algo", ["qwr", "awr"])
+def test_bf16_eval_trains_in_float32_and_evaluates_in_bfloat16(algo):
+    model = (QWR if algo == "qwr" else AWR)("MlpPolicy", "Pendulum-v1", precision="bf16-eval", **FAST)
+    seen: set[tuple[str, bool, bool]] = set()
+    in_training = [False]
+
+    def record(module, name):
+        original = getattr(module, name)
+
+        def wrapped(*args, **kwargs):
+            if in_training[0]:  # collection acts in float32 with every precision
+                seen.add((name, th.is_grad_enabled(), th.is_autocast_enabled("cpu")))
+            return original(*args, **kwargs)
+
+        setattr(module, name, wrapped)
+
+    record(model.critic, "forward")
+    record(model.critic_target, "forward")
+    record(model.actor, "forward")
+    for name in ("embed_obs", "q_values"):
+        if hasattr(model.critic, name):
+            record(model.critic, name)
+            record(model.critic_target, name)
+    if hasattr(model.actor, "log_prob"):
+        record(model.actor, "log_prob")
+    train = model.train
+
+    def recorded_train(*args, **kwargs):
+        in_training[0] = True
+        try:
+            return train(*args, **kwargs)
+        finally:
+            in_training[0] = False
+
+    model.train = recorded_train  # type: ignore[method-assign]
+    model.learn(400)
+    training = {entry for entry in seen if entry[1]}
+    evaluating = {entry for entry in seen if not entry[1]}
+    assert training and all(not autocast for _, _, autocast in training), training  # every pass that trains: fp32
+    assert evaluating and all(autocast for _, _, autocast in evaluating), evaluating  # every no-grad pass: bf16
+    assert all(th.isfinite(param).all() for param in model.policy.parameters())
+
+
+def test_bf16_eval_is_a_known_precision():
+    from sb3_qwr.common.checks import PRECISIONS
+
+    assert "bf16-eval" in PRECISIONS

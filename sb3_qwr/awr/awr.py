@@ -99,7 +99,7 @@ class AWR(WeightedRegressionAlgorithm):
         :param data: A batch of :meth:`sample_actor_batches`.
         :return: The loss and the weights' statistics.
         """
-        with th.no_grad():
+        with th.no_grad(), self._autocast():
             returns = self.td_returns(data, self.critic)
             values = self.critic(data.observations).float().squeeze(-1) * self.q_scale
             weights = advantage_weights(returns - values, self.beta, self.max_weight)

@@ -113,7 +113,10 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
     :param max_weight: Clip ``w_max`` of the actor's weights; ``None`` disables it.
     :param max_grad_norm: Clip of the global gradient norm of each update; ``None``: 0.5 for a CNN features
         extractor, 50 otherwise.
-    :param precision: ``"fp32"`` (default) or ``"bf16"``: the networks' forward and backward passes under
+    :param precision: ``"fp32"`` (default), ``"bf16"`` or ``"bf16-eval"``. ``"bf16-eval"``: bfloat16 only in the
+        passes without gradients (critic targets, the advantages of the actor's weights), float32 in every pass
+        that trains; its score parity with float32 is being measured (``benchmarks/RESULTS.md``). ``"bf16"``: the
+        networks' forward and backward passes under
         ``torch.autocast`` in bfloat16 (matmuls with float32 accumulation, as TPUs ran the paper's own runs),
         with float32 weights, optimizer states, targets, backups, TD(lambda) sums, advantage normalization and
         losses. On CPUs with AVX-512 BF16 or AMX and on recent GPUs it is faster: 1.3-1.4x per 1000 Hopper-v5 steps
@@ -536,7 +539,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
                 targets = self.critic_window_targets(window)
             for data, target in zip(window, targets, strict=True):
                 # Critic update: the scaled critic regresses the scaled target (the loss in float32)
-                with self._autocast():
+                with self._autocast(trains=True):
                     prediction = self.critic(data.observations, data.actions).squeeze(-1).float()
                 loss = F.mse_loss(prediction, target / self.q_scale)
                 self.critic.optimizer.zero_grad()
@@ -553,7 +556,7 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
         actor_loss_fn = self._hook("actor_loss")
         for data in self.sample_actor_batches(n_updates, batch_size):
             # Weighted regression of the actor (hooks of the algorithm)
-            with self._autocast():
+            with self._autocast(trains=True):  # the hook evaluates its weights under _autocast() itself
                 actor_loss = actor_loss_fn(data)
             self.actor.optimizer.zero_grad()
             actor_loss.loss.backward()
@@ -586,12 +589,16 @@ class WeightedRegressionAlgorithm(OffPolicyAlgorithm):
             self._compiled_hooks[name] = compile_hook(getattr(self, name), name, type(self).__name__)
         return self._compiled_hooks[name]
 
-    def _autocast(self) -> th.autocast:
+    def _autocast(self, trains: bool = False) -> th.autocast:
         """
-        :return: The context of the networks' passes: bfloat16 autocast with ``precision="bf16"``, a no-op with
-            ``"fp32"``. Hooks cast network outputs to float32 (``.float()``) before any reduction.
+        :param trains: Whether the pass trains (its output is differentiated) or only evaluates (targets, the
+            advantages of the actor's weights, the actor's distribution where no ``mu`` is stored).
+        :return: The context of the networks' passes: bfloat16 autocast with ``precision="bf16"`` (every pass) or
+            ``"bf16-eval"`` (the passes that only evaluate), a no-op otherwise. Hooks cast network outputs to
+            float32 (``.float()``) before any reduction.
         """
-        return th.autocast(self.device.type, dtype=th.bfloat16, enabled=self.precision == "bf16")
+        enabled = self.precision == "bf16" or (self.precision == "bf16-eval" and not trains)
+        return th.autocast(self.device.type, dtype=th.bfloat16, enabled=enabled)
 
     def critic_target_values(self, data: QWRReplayBufferSamples) -> th.Tensor:
         """

@@ -12,7 +12,7 @@ import numpy as np
 from gymnasium import spaces
 
 #: Values of the algorithms' ``precision`` argument.
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "bf16-eval")
 
 
 def _is_real(value: Any) -> bool:

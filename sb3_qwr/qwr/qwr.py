@@ -124,8 +124,9 @@ class QWR(WeightedRegressionAlgorithm):
         ``"std"`` (1M) or ``None`` (no normalization).
     :param max_grad_norm: Clip of the global gradient norm of each update; ``None`` uses the reference code's
         values: 0.5 for a CNN features extractor, 50 otherwise.
-    :param precision: ``"fp32"`` (default) or ``"bf16"``: the networks' forward and backward passes under
-        ``torch.autocast`` in bfloat16, everything else in float32; faster on CPUs with AVX-512 BF16 or AMX and on
+    :param precision: ``"fp32"`` (default), ``"bf16"`` (the networks' forward and backward passes under
+        ``torch.autocast`` in bfloat16, everything else in float32) or ``"bf16-eval"`` (bfloat16 only in the passes
+        without gradients: targets and the actor's advantage weights); faster on CPUs with AVX-512 BF16 or AMX and on
         recent GPUs, not the default because its score parity is not shown (measurements and details:
         :class:`~sb3_qwr.common.base_class.WeightedRegressionAlgorithm`).
     :param compile_updates: Compile the critic target and the actor loss with ``torch.compile`` at their first
@@ -358,7 +359,7 @@ class QWR(WeightedRegressionAlgorithm):
         :return: The loss and the weights' statistics.
         """
         distribution = self.actor.distribution
-        with th.no_grad():
+        with th.no_grad(), self._autocast():
             embedding = self.critic.embed_obs(data.observations)
             if isinstance(distribution, CategoricalLogits):
                 mu = distribution.probs(data.dist_params)
