@@ -270,8 +270,8 @@ class QWR(WeightedRegressionAlgorithm):
         :return: Their ``(B,)`` targets.
         """
         budget = TARGET_PASS_BYTES.get(self.device.type, DEFAULT_TARGET_PASS_BYTES)
-        group = max(1, budget // self._target_pass_bytes(batches[0])) if batches else 1
-        if self.compile_updates or group == 1:
+        group = budget // self._target_pass_bytes(batches[0]) if budget and len(batches) > 1 else 1
+        if self.compile_updates or group <= 1:
             return super().critic_window_targets(batches)
         targets = []
         for first in range(0, len(batches), group):
