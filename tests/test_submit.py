@@ -4,6 +4,7 @@ USR2) after its first checkpoint, is requeued by submitit and resumed from that 
 the record of the same run made straight by the local executor.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -29,18 +30,25 @@ def test_preempted_job_is_requeued_and_resumes_to_the_straight_result(tmp_path: 
     command = [sys.executable, "-m", "benchmarks.run", *RUN, "--runs-dir", str(runs), "--results-dir", str(results)]
     command += ["--executor", "submitit-local", "--slurm-folder", str(folder)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), *sys.path])}
-    submitter = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    attempts = folder / "runs" / "smoke" / f"{NAME}.attempts.jsonl"
-    checkpoints = runs / "smoke" / NAME / "qwr"
-    deadline = time.monotonic() + 300
-    while not (attempts.is_file() and list(checkpoints.glob("*/checkpoint.zip"))):
-        assert submitter.poll() is None and time.monotonic() < deadline, submitter.communicate()[0][-3000:]
-        time.sleep(0.05)
-    # Preemption as SLURM signals it through submitit: the job kills its training and is requeued.
-    os.kill(json.loads(attempts.read_text().splitlines()[0])["pid"], signal.SIGUSR2)
-    output, _ = submitter.communicate(timeout=600)
-    assert submitter.returncode == 0, output[-3000:]
-    assert len(attempts.read_text().splitlines()) == 2, output[-3000:]
+    # Its own process group: whatever happens, the submitter, submitit's controller and the job go at the end.
+    submitter = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    try:
+        attempts = folder / "runs" / "smoke" / f"{NAME}.attempts.jsonl"
+        checkpoints = runs / "smoke" / NAME / "qwr"
+        deadline = time.monotonic() + 300
+        while not (attempts.is_file() and list(checkpoints.glob("*/checkpoint.zip"))):
+            assert submitter.poll() is None and time.monotonic() < deadline, submitter.communicate()[0][-3000:]
+            time.sleep(0.05)
+        # Preemption as SLURM signals it through submitit: the job kills its training and is requeued.
+        os.kill(json.loads(attempts.read_text().splitlines()[0])["pid"], signal.SIGUSR2)
+        output, _ = submitter.communicate(timeout=600)
+        assert submitter.returncode == 0, output[-3000:]
+        assert len(attempts.read_text().splitlines()) == 2, output[-3000:]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(submitter.pid, signal.SIGKILL)
     straight = json.loads((tmp_path / "results_a" / "smoke" / f"{NAME}.json").read_text())
     resumed = json.loads((results / "smoke" / f"{NAME}.json").read_text())
     assert [segment["stopped"] for segment in resumed["train_segments"]] == [True, False]
