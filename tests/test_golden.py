@@ -45,7 +45,7 @@ def test_files_saved_by_earlier_versions_load_and_train(cls, env_id, version):
     assert np.isfinite(stored_mu).all() and np.abs(stored_mu).sum() > 0
     before = {key: value.clone() for key, value in model.policy.state_dict().items()}
     model.learn(60, reset_num_timesteps=False)
-    assert model.replay_buffer.size() == 180
+    assert model.num_timesteps == 180
     changed = [key for key, value in model.policy.state_dict().items() if not (value == before[key]).all()]
     assert changed, "one training phase after loading changed no parameter"
     action, _ = model.predict(env.observation_space.sample(), deterministic=True)
