@@ -3,7 +3,12 @@
 import sb3_qwr.envs  # noqa: F401  (registers BitFlip-v0 and MinAtar's ids)
 from sb3_qwr._legacy import register_legacy_modules
 from sb3_qwr.awr import AWR
-from sb3_qwr.common.buffers import DictQWRReplayBuffer, QWRReplayBuffer
+from sb3_qwr.common.buffers import (
+    DictQWRReplayBuffer,
+    DictWeightedRegressionReplayBuffer,
+    QWRReplayBuffer,
+    WeightedRegressionReplayBuffer,
+)
 from sb3_qwr.common.torch_layers import MinAtarCNN
 from sb3_qwr.qwr import QWR, CnnPolicy, MlpPolicy, MultiInputPolicy, QWRPolicy
 
@@ -16,10 +21,12 @@ __all__ = [
     "QWR",
     "CnnPolicy",
     "DictQWRReplayBuffer",
+    "DictWeightedRegressionReplayBuffer",
     "MinAtarCNN",
     "MlpPolicy",
     "MultiInputPolicy",
     "QWRPolicy",
     "QWRReplayBuffer",
+    "WeightedRegressionReplayBuffer",
     "__version__",
 ]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch as th
 
-import sb3_qwr.common.compile as compile_module
+import sb3_qwr.common.precision as compile_module
 from sb3_qwr import AWR, QWR
 
 FAST = {"train_freq": 200, "n_critic_steps": 5, "n_actor_steps": 5, "batch_size": 32, "buffer_size": 1000, "seed": 0}

@@ -40,8 +40,8 @@ def test_files_saved_by_earlier_versions_load_and_train(cls, env_id, version):
     assert model.policy.action_space == env.action_space
     model.load_replay_buffer(DATA / f"{stem}_buffer.pkl")
     buffer = model.replay_buffer
-    assert buffer.size() == 120 and buffer.n_steps == model.n_step_horizon == 3
-    stored_mu = buffer.dist_params[:120, 0]
+    assert buffer.size() == 120 and buffer.n_step_horizon == model.n_step_horizon == 3
+    stored_mu = buffer.mu[:120, 0]
     assert np.isfinite(stored_mu).all() and np.abs(stored_mu).sum() > 0
     before = {key: value.clone() for key, value in model.policy.state_dict().items()}
     model.learn(60, reset_num_timesteps=False)

@@ -11,14 +11,15 @@ from stable_baselines3.common.policies import BasePolicy
 
 from sb3_qwr.awr.policies import AWRCnnPolicy, AWRMlpPolicy, AWRMultiInputPolicy, AWRPolicy, VCritic
 from sb3_qwr.common.base_class import ActorLoss, WeightedRegressionAlgorithm
-from sb3_qwr.common.buffers import QWRReplayBufferSamples
+from sb3_qwr.common.buffers import SequenceSamples
 from sb3_qwr.common.functional import advantage_weights, td_lambda_target
 from sb3_qwr.common.utils import flatten_obs
+from sb3_qwr.offline.training import OfflineTrainingMixin
 
 SelfAWR = TypeVar("SelfAWR", bound="AWR")
 
 
-class AWR(WeightedRegressionAlgorithm):
+class AWR(OfflineTrainingMixin, WeightedRegressionAlgorithm):
     """
     Advantage Weighted Regression (AWR), Peng, Kumar, Zhang, Levine (2019), https://arxiv.org/abs/1910.00177,
     as written in Algorithm 1 of the QWR paper (Kozakowski et al. 2021), the baseline of its Figure 1.
@@ -35,12 +36,12 @@ class AWR(WeightedRegressionAlgorithm):
 
     Everything else is shared with :class:`~sb3_qwr.QWR` through their base
     :class:`~sb3_qwr.common.base_class.WeightedRegressionAlgorithm`, so that the two algorithms differ only in
-    the advantage estimator: the replay buffer (:class:`~sb3_qwr.QWRReplayBuffer`, whose stored ``mu`` AWR does not need but
-    which provides the multi-step sequences), the actor (Gaussian with a fixed std for ``Box``, categorical for
+    the advantage estimator: the replay buffer (:class:`~sb3_qwr.WeightedRegressionReplayBuffer`, whose stored ``mu`` AWR does
+    not need but which provides the multi-step sequences), the actor (Gaussian with a fixed std for ``Box``, categorical for
     ``Discrete``), the TD(lambda) targets and the advantage normalization and clip
     (:func:`~sb3_qwr.common.functional.td_lambda_target`, :func:`~sb3_qwr.common.functional.advantage_weights`), the
-    ``(1 - gamma)`` output scaling, Adam with ``eps=1e-5`` and the gradient clip. The critic statistics are
-    logged under QWR's names (``train/q_mean`` is the mean of ``V``).
+    ``(1 - gamma)`` output scaling, Adam with ``eps=1e-5`` and the gradient clip. The critic's mean is logged as
+    ``train/v_mean`` (QWR's as ``train/q_mean``).
 
     The constructor's arguments are those of the base (:class:`~sb3_qwr.common.base_class.WeightedRegressionAlgorithm`,
     whose defaults are the QWR paper's Table 4 values): QWR's without ``n_action_samples`` and the backup's,
@@ -52,11 +53,13 @@ class AWR(WeightedRegressionAlgorithm):
         "CnnPolicy": AWRCnnPolicy,
         "MultiInputPolicy": AWRMultiInputPolicy,
     }
+    policy_base = AWRPolicy
+    _critic_value_name = "v"
     policy: AWRPolicy
     critic: VCritic
     critic_target: VCritic
 
-    def td_returns(self, data: QWRReplayBufferSamples, value_net: VCritic) -> th.Tensor:
+    def td_returns(self, data: SequenceSamples, value_net: VCritic) -> th.Tensor:
         """
         The return ``R`` of each sampled transition: the truncated TD(lambda) combination of the 1..T-step
         returns of its stored trajectory, bootstrapped with ``value_net`` at the next observations.
@@ -71,7 +74,7 @@ class AWR(WeightedRegressionAlgorithm):
         next_values = value_net(next_obs).float().reshape(batch, horizon) * self.q_scale
         return td_lambda_target(data.rewards, next_values, data.terminations, data.valid, self.gamma, self.td_lambda)
 
-    def critic_target_values(self, data: QWRReplayBufferSamples) -> th.Tensor:
+    def td_targets(self, data: SequenceSamples) -> th.Tensor:
         """
         The value network's regression target (Algorithm 1, line 8): the TD(lambda) return of the stored
         trajectory bootstrapped with the target network.
@@ -81,7 +84,7 @@ class AWR(WeightedRegressionAlgorithm):
         """
         return self.td_returns(data, self.critic_target)
 
-    def sample_actor_batches(self, n_batches: int, batch_size: int) -> Iterator[QWRReplayBufferSamples]:
+    def sample_actor_batches(self, n_batches: int, batch_size: int) -> Iterator[SequenceSamples]:
         """
         Transitions with the ``T`` transitions that follow them (for their returns).
 
@@ -91,7 +94,7 @@ class AWR(WeightedRegressionAlgorithm):
         """
         return self.replay_buffer.sample_batches(n_batches, batch_size, env=self._vec_normalize_env)
 
-    def actor_loss(self, data: QWRReplayBufferSamples) -> ActorLoss:
+    def actor_loss(self, data: SequenceSamples) -> ActorLoss:
         """
         Algorithm 1, lines 10-14: ``-mean(w * log pi(a|s))`` on the buffer's actions,
         ``w = min(exp(A_norm / beta), max_weight)``, ``A = R - V(s)``.

@@ -4,9 +4,10 @@ Replay buffers that remember the sampling policy ``mu(.|s)`` of every transition
 QWR needs, for every stored transition, the parameters of the distribution the action was drawn from
 (Algorithm 2, lines 11-12 and 17-18): the Gaussian mean and std for ``Box`` actions, the logits for
 ``Discrete`` actions. The critic's multi-step target also needs the ``T`` transitions that follow a sampled one
-in the same episode. :class:`QWRReplayBuffer` (array observations) and :class:`DictQWRReplayBuffer` (``Dict``
-observations) extend SB3's buffers with both, and keep SB3's layout ``(buffer_size, n_envs, ...)`` so that
-``save_replay_buffer``/``load_replay_buffer`` and VecNormalize work as for SAC.
+in the same episode. :class:`WeightedRegressionReplayBuffer` (array observations) and
+:class:`DictWeightedRegressionReplayBuffer` (``Dict`` observations) extend SB3's buffers with both, and keep SB3's
+layout ``(buffer_size, n_envs, ...)`` so that ``save_replay_buffer``/``load_replay_buffer`` and VecNormalize work
+as for SAC. The names of 0.2 (``QWRReplayBuffer``, ``DictQWRReplayBuffer``, ...) are aliases, so saved files load.
 """
 
 from collections.abc import Callable, Iterator
@@ -19,15 +20,16 @@ from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
 from stable_baselines3.common.type_aliases import TensorDict
 from stable_baselines3.common.vec_env import VecNormalize
 
-from sb3_qwr.common.distributions import centered_dist_params, make_distribution
+from sb3_qwr.common.checks import check_batch_fits
+from sb3_qwr.common.distributions import centered_mu, make_distribution
 from sb3_qwr.common.utils import flatten_obs, index_obs
 
 #: Computes the distribution parameters ``(M, P)`` of ``M`` observations (the current actor's, for next states
 #: with no stored ``mu``).
-DistParamsFn = Callable[[th.Tensor | TensorDict], th.Tensor]
+MuFn = Callable[[th.Tensor | TensorDict], th.Tensor]
 
 
-class QWRReplayBufferSamples(NamedTuple):
+class SequenceSamples(NamedTuple):
     """
     A batch for the critic: transitions ``i`` with the ``T`` transitions that follow them.
 
@@ -35,11 +37,11 @@ class QWRReplayBufferSamples(NamedTuple):
 
     :param observations: ``s_i``, shape ``(B, *obs_shape)`` (a dict of such tensors for Dict observations).
     :param actions: ``a_i``, shape ``(B, action_dim)``.
-    :param dist_params: parameters of ``mu(.|s_i)``, shape ``(B, P)``.
+    :param mu: parameters of ``mu(.|s_i)``, shape ``(B, P)``.
     :param next_observations: next observation of transitions ``i .. i+T-1``, shape ``(B, T, *obs_shape)``.
-    :param next_dist_params: stored ``mu`` at those next observations, shape ``(B, T, P)``; zeros where no
-        ``mu`` is stored (see ``missing_next_dist_params``).
-    :param missing_next_dist_params: indices into the flattened ``B * T`` next states that have no stored
+    :param next_mu: stored ``mu`` at those next observations, shape ``(B, T, P)``; zeros where no
+        ``mu`` is stored (see ``missing_next_mu``).
+    :param missing_next_mu: indices into the flattened ``B * T`` next states that have no stored
         ``mu`` (the final observation of an episode, or a step not yet written): the current actor's
         distribution is used there.
     :param rewards: rewards of transitions ``i .. i+T-1``, shape ``(B, T)``.
@@ -49,28 +51,28 @@ class QWRReplayBufferSamples(NamedTuple):
 
     observations: th.Tensor | TensorDict
     actions: th.Tensor
-    dist_params: th.Tensor
+    mu: th.Tensor
     next_observations: th.Tensor | TensorDict
-    next_dist_params: th.Tensor
-    missing_next_dist_params: th.Tensor
+    next_mu: th.Tensor
+    missing_next_mu: th.Tensor
     rewards: th.Tensor
     terminations: th.Tensor
     valid: th.Tensor
 
 
-class QWRStateSamples(NamedTuple):
+class StateSamples(NamedTuple):
     """
     A batch for the actor: states and the parameters of the policy that acted in them.
 
     :param observations: ``s``, shape ``(B, *obs_shape)`` (or a dict of such tensors).
-    :param dist_params: parameters of ``mu(.|s)``, shape ``(B, P)``.
+    :param mu: parameters of ``mu(.|s)``, shape ``(B, P)``.
     """
 
     observations: th.Tensor | TensorDict
-    dist_params: th.Tensor
+    mu: th.Tensor
 
 
-class QWRSequenceIndex(NamedTuple):
+class SequenceIndex(NamedTuple):
     """
     Where the multi-step sequences of a batch lie in the buffer (NumPy, host side).
 
@@ -78,7 +80,7 @@ class QWRSequenceIndex(NamedTuple):
     :param env_inds: ``(B,)`` env column, the same for the whole sequence.
     :param rows: ``(B, T)`` rows of transitions ``i .. i+T-1`` (wrapped modulo the buffer size).
     :param valid: ``(B, T)`` True for transitions of the same episode, written, and not past the write position.
-    :param next_params_stored: ``(B, T)`` True where the next observation of the transition is the observation
+    :param next_mu_stored: ``(B, T)`` True where the next observation of the transition is the observation
         of the following stored transition (so its ``mu`` is stored at ``rows + 1``).
     """
 
@@ -86,11 +88,19 @@ class QWRSequenceIndex(NamedTuple):
     env_inds: np.ndarray
     rows: np.ndarray
     valid: np.ndarray
-    next_params_stored: np.ndarray
+    next_mu_stored: np.ndarray
 
 
-class _QWRBufferMixin:
-    """Storage of ``mu(.|s)`` and multi-step sampling shared by the array and dict QWR buffers."""
+class WeightedRegressionBufferMixin:
+    """
+    Storage of ``mu(.|s)`` and multi-step sampling shared by the array and dict buffers of the weighted-regression
+    algorithms (QWR reads the stored ``mu``; AWR only the multi-step sequences).
+
+    ``mu`` is an explicit argument of every write (:meth:`add`): the algorithm passes the parameters of the
+    distribution it sampled each action from. A transition added by hand (a demonstration, SB3's own tests) has
+    no such distribution: the buffer then refuses it, unless it was built with ``centered_mu_std``, the documented
+    opt-in that centres ``mu`` on each such action (the paper's offline convention, Section 4.4).
+    """
 
     buffer_size: int
     n_envs: int
@@ -103,11 +113,9 @@ class _QWRBufferMixin:
     action_space: spaces.Space
     optimize_memory_usage: bool
     handle_timeout_termination: bool
-    dist_params: np.ndarray
-    n_steps: int
-    _staged_dist_params: np.ndarray | None
-    #: Std of the Gaussian ``mu`` given to ``Box`` transitions added without their distribution.
-    default_action_std: float = 0.4
+    mu: np.ndarray
+    n_step_horizon: int
+    centered_mu_std: float | np.ndarray | None
 
     def __init__(
         self,
@@ -118,7 +126,8 @@ class _QWRBufferMixin:
         n_envs: int = 1,
         optimize_memory_usage: bool = False,
         handle_timeout_termination: bool = True,
-        n_steps: int = 3,
+        n_step_horizon: int = 3,
+        centered_mu_std: float | np.ndarray | None = None,
     ):
         super().__init__(  # type: ignore[call-arg]
             buffer_size,
@@ -129,7 +138,17 @@ class _QWRBufferMixin:
             optimize_memory_usage=optimize_memory_usage,
             handle_timeout_termination=handle_timeout_termination,
         )
-        self._init_qwr_storage(n_steps)
+        self._init_mu_storage(n_step_horizon, centered_mu_std)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle, also a buffer saved by 0.1 or 0.2 (``dist_params`` and ``n_steps`` then, nothing staged)."""
+        if "dist_params" in state:
+            state["mu"] = state.pop("dist_params")
+        if "n_steps" in state:
+            state["n_step_horizon"] = state.pop("n_steps")
+        state.pop("_staged_dist_params", None)
+        state.setdefault("centered_mu_std", None)
+        self.__dict__.update(state)
 
     def add(
         self,
@@ -139,75 +158,66 @@ class _QWRBufferMixin:
         reward: np.ndarray,
         done: np.ndarray,
         infos: list[dict[str, Any]],
-        dist_params: np.ndarray | None = None,
+        mu: np.ndarray | None = None,
     ) -> None:
         """
-        Add one step of every env, with the parameters of the distribution each action came from.
+        Add one step of every env, with the parameters of the distribution each action was sampled from.
 
-        :param obs: Observations (an array, or a dict of arrays for ``DictQWRReplayBuffer``).
+        :param obs: Observations (an array, or a dict of arrays for ``DictWeightedRegressionReplayBuffer``).
         :param next_obs: Next observations.
-        :param action: Actions.
+        :param action: Actions (``Box`` ones in SB3's normalized ``[-1, 1]`` units, as the algorithms store them).
         :param reward: Rewards.
         :param done: Episode ends.
         :param infos: Infos of the step.
-        :param dist_params: ``(n_envs, P)``; when ``None``, the parameters given to ``stage_dist_params``, and
-            without those (a transition added by hand, e.g. a demonstration) a ``mu`` centered on the action:
-            a Gaussian of std ``default_action_std`` (0.4, the paper's) around the ``Box`` action, which must
-            be in SB3's normalized ``[-1, 1]`` units as QWR stores it, or the smoothed one-hot of a ``Discrete``
-            action (see :func:`~sb3_qwr.common.distributions.centered_dist_params`, the offline convention).
+        :param mu: ``(n_envs, P)`` parameters of ``mu`` in the layout of :mod:`sb3_qwr.common.distributions`
+            (``[mean, std]`` for ``Box``, logits for ``Discrete``). Required, unless the buffer was built with
+            ``centered_mu_std``: then ``None`` centres ``mu`` on the action (a Gaussian of that std for ``Box``,
+            the smoothed one-hot of :func:`~sb3_qwr.common.distributions.centered_mu` for ``Discrete``).
         """
-        self._write_dist_params(dist_params, action)
+        self.mu[self.pos] = self._mu_of_step(mu, action)
         super().add(obs, next_obs, action, reward, done, infos)  # type: ignore[misc]
 
-    def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> QWRReplayBufferSamples:
-        return self._qwr_samples(batch_inds, env)
+    def _mu_of_step(self, mu: np.ndarray | None, action: np.ndarray) -> np.ndarray:
+        """:return: The ``(n_envs, P)`` parameters to store for one step (see :meth:`add`)."""
+        if mu is None:
+            if self.centered_mu_std is None:
+                raise ValueError(
+                    f"{type(self).__name__}.add needs `mu`, the parameters of the distribution each action was sampled "
+                    "from, shape (n_envs, P): pass add(..., mu=params) (sb3_qwr.common.distributions.centered_mu(actions, "
+                    "action_space, std) centres mu on given actions), or, for transitions added by hand, build the "
+                    "buffer with centered_mu_std=<std> (e.g. replay_buffer_kwargs=dict(centered_mu_std=0.4))."
+                )
+            return centered_mu(np.asarray(action).reshape(self.n_envs, -1), self.action_space, self.centered_mu_std)
+        mu = np.asarray(mu, dtype=np.float32)
+        if mu.size != self.mu[self.pos].size:
+            raise ValueError(f"`mu` has {mu.size} values, expected (n_envs, P) = {self.mu[self.pos].shape}.")
+        return mu.reshape(self.n_envs, -1)
 
-    def samples_at(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> QWRReplayBufferSamples:
+    def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> SequenceSamples:
+        return self._sequence_samples(batch_inds, env)
+
+    def samples_at(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> SequenceSamples:
         """
         The transitions at given rows with the ``T`` transitions that follow each, as :meth:`sample` returns them
         (env columns drawn uniformly; a buffer filled by ``load_dataset`` has one). For diagnostics over a whole
-        buffer, e.g. the regression weight every stored state receives (``benchmarks/offline_weights.py``).
+        buffer, e.g. the regression weight every stored state receives.
 
         :param batch_inds: ``(B,)`` rows, each in ``[0, size())``.
         :param env: VecNormalize to normalize observations and rewards with, if any.
-        :return: A :class:`QWRReplayBufferSamples`.
+        :return: A :class:`SequenceSamples`.
         """
         batch_inds = np.asarray(batch_inds, dtype=np.int64)
         size = self.size()  # type: ignore[attr-defined]
         if batch_inds.ndim != 1 or (batch_inds.size and (batch_inds.min() < 0 or batch_inds.max() >= size)):
             raise ValueError(f"`batch_inds` must be a 1-D array of rows in [0, {size}), the stored transitions.")
-        return self._qwr_samples(batch_inds, env)
+        return self._sequence_samples(batch_inds, env)
 
-    def _init_qwr_storage(self, n_steps: int) -> None:
-        if n_steps < 1:
-            raise ValueError(f"The multi-step horizon n_steps must be >= 1, got {n_steps}.")
-        self.n_steps = n_steps
-        self.dist_params = np.zeros(
-            (self.buffer_size, self.n_envs, make_distribution(self.action_space).param_dim), dtype=np.float32
-        )
-        self._staged_dist_params = None
-
-    # Writing
-    def stage_dist_params(self, dist_params: np.ndarray) -> None:
-        """
-        Hold the parameters of ``mu`` for the next call to ``add``.
-
-        SB3's ``OffPolicyAlgorithm._store_transition`` calls ``add`` without extra data; QWR stages the
-        distribution of the step here just before, so SB3's handling of terminal observations and
-        VecNormalize is reused unchanged.
-
-        :param dist_params: ``(n_envs, P)`` parameters of the distribution each env's action came from.
-        """
-        self._staged_dist_params = np.asarray(dist_params, dtype=np.float32).reshape(self.n_envs, -1)
-
-    def _write_dist_params(self, dist_params: np.ndarray | None, action: np.ndarray) -> None:
-        if dist_params is None:
-            dist_params = self._staged_dist_params
-        if dist_params is None:
-            actions = np.asarray(action).reshape(self.n_envs, -1)
-            dist_params = centered_dist_params(actions, self.action_space, self.default_action_std)
-        self.dist_params[self.pos] = np.asarray(dist_params, dtype=np.float32).reshape(self.n_envs, -1)
-        self._staged_dist_params = None
+    def _init_mu_storage(self, n_step_horizon: int, centered_mu_std: float | np.ndarray | None) -> None:
+        if n_step_horizon < 1:
+            raise ValueError(f"The multi-step horizon n_step_horizon must be >= 1, got {n_step_horizon}.")
+        self.n_step_horizon = n_step_horizon
+        self.centered_mu_std = centered_mu_std
+        self.mu = np.zeros((self.buffer_size, self.n_envs, make_distribution(self.action_space).param_dim), dtype=np.float32)
 
     def truncate_last_trajectory(self) -> None:
         """
@@ -226,7 +236,7 @@ class _QWRBufferMixin:
         self.dones[last] = 1.0
 
     # Reading
-    def sequence_index(self, batch_inds: np.ndarray, env_inds: np.ndarray | None = None) -> QWRSequenceIndex:
+    def sequence_index(self, batch_inds: np.ndarray, env_inds: np.ndarray | None = None) -> SequenceIndex:
         """
         Rows of the ``T`` transitions that follow each sampled one, and which of them may be used.
 
@@ -235,69 +245,64 @@ class _QWRBufferMixin:
 
         :param batch_inds: ``(B,)`` rows of the first transitions.
         :param env_inds: ``(B,)`` env columns, drawn uniformly when ``None``.
-        :return: The index, see :class:`QWRSequenceIndex`.
+        :return: The index, see :class:`SequenceIndex`.
         """
         if env_inds is None:
             env_inds = np.random.randint(0, self.n_envs, size=len(batch_inds))
-        steps = np.arange(self.n_steps)
+        steps = np.arange(self.n_step_horizon)
         rows = (batch_inds[:, None] + steps[None, :]) % self.buffer_size
         cols = env_inds[:, None]
         last_written = (self.pos - 1) % self.buffer_size
         ends = (self.dones[rows, cols] > 0) | (rows == last_written)
         valid = np.ones(rows.shape, dtype=bool)
         valid[:, 1:] = np.logical_and.accumulate(~ends[:, :-1], axis=1)
-        return QWRSequenceIndex(batch_inds, env_inds, rows, valid, ~ends)
+        return SequenceIndex(batch_inds, env_inds, rows, valid, ~ends)
 
-    def _sequence_arrays(self, index: QWRSequenceIndex, env: VecNormalize | None, n_batches: int = 1) -> dict[str, np.ndarray]:
+    def _sequence_arrays(self, index: SequenceIndex, env: VecNormalize | None, n_batches: int = 1) -> dict[str, np.ndarray]:
         cols = index.env_inds[:, None]
         rows = index.rows
         next_rows = (rows + 1) % self.buffer_size
-        next_dist_params = np.where(index.next_params_stored[..., None], self.dist_params[next_rows, cols], 0.0)
+        next_mu = np.where(index.next_mu_stored[..., None], self.mu[next_rows, cols], 0.0)
         terminations = self.dones[rows, cols] * (1.0 - self.timeouts[rows, cols])
-        # Indices into each batch's flattened (B * T) next states, batch after batch (see _qwr_chunk).
-        missing_batch, missing = np.nonzero(~index.next_params_stored.reshape(n_batches, -1))
+        # Indices into each batch's flattened (B * T) next states, batch after batch (see _sequence_chunk).
+        missing_batch, missing = np.nonzero(~index.next_mu_stored.reshape(n_batches, -1))
         return {
             "actions": self.actions[index.batch_inds, index.env_inds],
-            "dist_params": self.dist_params[index.batch_inds, index.env_inds],
-            "next_dist_params": next_dist_params.astype(np.float32),
-            "missing_next_dist_params": missing.astype(np.int64),
+            "mu": self.mu[index.batch_inds, index.env_inds],
+            "next_mu": next_mu.astype(np.float32),
+            "missing_next_mu": missing.astype(np.int64),
             "missing_counts": np.bincount(missing_batch, minlength=n_batches),
             "rewards": self._normalize_reward(self.rewards[rows, cols], env),  # type: ignore[attr-defined]
             "terminations": terminations.astype(np.float32),
             "valid": index.valid,
         }
 
-    def sample(self, batch_size: int, env: VecNormalize | None = None) -> QWRReplayBufferSamples:
+    def sample(self, batch_size: int, env: VecNormalize | None = None) -> SequenceSamples:
         """
         Sample transitions uniformly with the ``T`` transitions that follow each (what the critic needs).
 
         :param batch_size: Number of transitions.
         :param env: VecNormalize to normalize observations and rewards with, if any.
-        :return: A :class:`QWRReplayBufferSamples`.
+        :return: A :class:`SequenceSamples`.
         """
-        return self._qwr_samples(self._sample_rows(batch_size), env)
+        return self._sequence_samples(self._sample_rows(batch_size), env)
 
-    def sample_states(self, batch_size: int, env: VecNormalize | None = None) -> QWRStateSamples:
+    def sample_states(self, batch_size: int, env: VecNormalize | None = None) -> StateSamples:
         """
         Sample states with their stored ``mu`` only (what the actor update needs; cheaper than ``sample``).
 
         :param batch_size: Number of states.
         :param env: VecNormalize to normalize observations with, if any.
-        :return: A :class:`QWRStateSamples`.
+        :return: A :class:`StateSamples`.
         """
         batch_inds = self._sample_rows(batch_size)
         env_inds = np.random.randint(0, self.n_envs, size=batch_size)
         obs = self._gather_obs("observations", batch_inds, env_inds, env)  # type: ignore[attr-defined]
-        return QWRStateSamples(obs, self.to_torch(self.dist_params[batch_inds, env_inds]))  # type: ignore[attr-defined]
+        return StateSamples(obs, self.to_torch(self.mu[batch_inds, env_inds]))  # type: ignore[attr-defined]
 
-    def sample_batches(
-        self,
-        n_batches: int,
-        batch_size: int,
-        env: VecNormalize | None = None,
-        max_bytes: int = 64 * 2**20,
-        fill_missing: DistParamsFn | None = None,
-    ) -> Iterator[QWRReplayBufferSamples]:
+    def sample_chunks(
+        self, n_batches: int, batch_size: int, env: VecNormalize | None = None, max_bytes: int = 64 * 2**20
+    ) -> Iterator["SampleChunk"]:
         """
         ``n_batches`` batches of :meth:`sample`, drawn in chunks of as many batches as fit in ``max_bytes`` of
         observations: one gather and one host-to-device copy per field and chunk instead of per batch (the
@@ -307,28 +312,34 @@ class _QWRBufferMixin:
         :param batch_size: Transitions per batch.
         :param env: VecNormalize to normalize observations and rewards with, if any.
         :param max_bytes: Bound on the observations gathered at once.
-        :param fill_missing: If given, the distribution parameters of the next states with no stored ``mu`` are
-            computed by it, once per chunk, and written into ``next_dist_params`` (the batches then have no
-            ``missing_next_dist_params``). QWR's critic phase passes its actor's ``dist_params``: the actor does
-            not change during that phase, so this is the per-batch computation of the critic target done in one
-            pass per chunk.
-        :return: The batches, one at a time (views into the chunk's tensors).
+        :return: The chunks (:meth:`SampleChunk.batches` splits one into its batches).
         """
-        rows_per_batch = batch_size * (1 + self.n_steps)
+        rows_per_batch = batch_size * (1 + self.n_step_horizon)
         per_chunk = max(1, min(n_batches, max_bytes // max(1, self._obs_bytes_per_row() * rows_per_batch)))
         done = 0
         while done < n_batches:
             count = min(per_chunk, n_batches - done)
-            batch_inds = self._sample_rows(count * batch_size)
-            chunk, missing_counts = self._qwr_chunk(batch_inds, env, count)
-            if fill_missing is not None:
-                chunk, missing_counts = fill_missing_dist_params(chunk, missing_counts, fill_missing)
-            yield from _split_samples(chunk, missing_counts)
+            yield self._sequence_chunk(self._sample_rows(count * batch_size), env, count)
             done += count
+
+    def sample_batches(
+        self, n_batches: int, batch_size: int, env: VecNormalize | None = None, max_bytes: int = 64 * 2**20
+    ) -> Iterator[SequenceSamples]:
+        """
+        The batches of :meth:`sample_chunks`, one at a time (views into their chunk's tensors).
+
+        :param n_batches: Number of batches.
+        :param batch_size: Transitions per batch.
+        :param env: VecNormalize to normalize observations and rewards with, if any.
+        :param max_bytes: Bound on the observations gathered at once.
+        :return: The batches.
+        """
+        for chunk in self.sample_chunks(n_batches, batch_size, env, max_bytes):
+            yield from chunk.batches()
 
     def sample_states_batches(
         self, n_batches: int, batch_size: int, env: VecNormalize | None = None, max_bytes: int = 64 * 2**20
-    ) -> Iterator[QWRStateSamples]:
+    ) -> Iterator[StateSamples]:
         """
         ``n_batches`` batches of :meth:`sample_states`, drawn in chunks as in :meth:`sample_batches`.
 
@@ -344,8 +355,8 @@ class _QWRBufferMixin:
             count = min(per_chunk, n_batches - done)
             chunk = self.sample_states(count * batch_size, env)
             observations = _split_obs(chunk.observations, count)
-            for obs, params in zip(observations, chunk.dist_params.chunk(count), strict=True):
-                yield QWRStateSamples(obs, params)
+            for obs, params in zip(observations, chunk.mu.chunk(count), strict=True):
+                yield StateSamples(obs, params)
             done += count
 
     def _sample_rows(self, n: int) -> np.ndarray:
@@ -363,40 +374,38 @@ class _QWRBufferMixin:
         arrays = storage.values() if isinstance(storage, dict) else [storage]
         return int(sum(array[0, 0].nbytes for array in arrays))
 
-    def _qwr_samples(self, batch_inds: np.ndarray, env: VecNormalize | None) -> QWRReplayBufferSamples:
-        return self._qwr_chunk(batch_inds, env, 1)[0]
+    def _sequence_samples(self, batch_inds: np.ndarray, env: VecNormalize | None) -> SequenceSamples:
+        return self._sequence_chunk(batch_inds, env, 1).samples
 
-    def _qwr_chunk(
-        self, batch_inds: np.ndarray, env: VecNormalize | None, n_batches: int
-    ) -> tuple[QWRReplayBufferSamples, np.ndarray]:
+    def _sequence_chunk(self, batch_inds: np.ndarray, env: VecNormalize | None, n_batches: int) -> "SampleChunk":
         """
         ``n_batches`` batches gathered at once (``batch_inds`` holds them one after the other).
 
-        :return: The samples, whose ``missing_next_dist_params`` holds each batch's indices into its own ``B * T``
-            next states, batch after batch; and the number of those indices of each batch.
+        :return: The chunk.
         """
         index = self.sequence_index(batch_inds)
         arrays = self._sequence_arrays(index, env, n_batches)
         to_torch = self.to_torch  # type: ignore[attr-defined]
-        return QWRReplayBufferSamples(
+        samples = SequenceSamples(
             observations=self._gather_obs("observations", index.batch_inds, index.env_inds, env),  # type: ignore[attr-defined]
             next_observations=self._gather_obs("next_observations", index.rows, index.env_inds[:, None], env),  # type: ignore[attr-defined]
             actions=to_torch(arrays["actions"]),
-            dist_params=to_torch(arrays["dist_params"]),
-            next_dist_params=to_torch(arrays["next_dist_params"]),
-            missing_next_dist_params=to_torch(arrays["missing_next_dist_params"]),
+            mu=to_torch(arrays["mu"]),
+            next_mu=to_torch(arrays["next_mu"]),
+            missing_next_mu=to_torch(arrays["missing_next_mu"]),
             rewards=to_torch(arrays["rewards"]),
             terminations=to_torch(arrays["terminations"]),
             valid=to_torch(arrays["valid"]),
-        ), arrays["missing_counts"]
+        )
+        return SampleChunk(samples, arrays["missing_counts"])
 
 
-class QWRReplayBuffer(_QWRBufferMixin, ReplayBuffer):  # type: ignore[misc]
+class WeightedRegressionReplayBuffer(WeightedRegressionBufferMixin, ReplayBuffer):  # type: ignore[misc]
     """
     SB3 ``ReplayBuffer`` that also stores the parameters of ``mu(.|s)`` and samples multi-step sequences.
 
-    ``sample`` returns :class:`QWRReplayBufferSamples` for the critic's TD(lambda) target;
-    ``sample_states`` returns :class:`QWRStateSamples` for the actor.
+    ``sample`` returns :class:`SequenceSamples` for the critic's TD(lambda) target;
+    ``sample_states`` returns :class:`StateSamples` for the actor.
 
     :param buffer_size: Max number of transitions (summed over envs, as in SB3).
     :param observation_space: Observation space.
@@ -421,10 +430,10 @@ class QWRReplayBuffer(_QWRBufferMixin, ReplayBuffer):  # type: ignore[misc]
         return self.to_torch(self._normalize_obs(storage[rows, cols], env))  # type: ignore[arg-type]
 
 
-class DictQWRReplayBuffer(_QWRBufferMixin, DictReplayBuffer):  # type: ignore[misc]
+class DictWeightedRegressionReplayBuffer(WeightedRegressionBufferMixin, DictReplayBuffer):  # type: ignore[misc]
     """
     SB3 ``DictReplayBuffer`` with the storage of ``mu(.|s)`` and the multi-step sampling of
-    :class:`QWRReplayBuffer`, for ``Dict`` observation spaces (``MultiInputPolicy``).
+    :class:`WeightedRegressionReplayBuffer`, for ``Dict`` observation spaces (``MultiInputPolicy``).
 
     :param buffer_size: Max number of transitions (summed over envs, as in SB3).
     :param observation_space: A ``Dict`` observation space.
@@ -443,31 +452,45 @@ class DictQWRReplayBuffer(_QWRBufferMixin, DictReplayBuffer):  # type: ignore[mi
         return {key: self.to_torch(value) for key, value in obs.items()}
 
 
-def fill_missing_dist_params(
-    chunk: QWRReplayBufferSamples, missing_counts: np.ndarray, fill: DistParamsFn
-) -> tuple[QWRReplayBufferSamples, np.ndarray]:
+class SampleChunk(NamedTuple):
     """
-    Write ``fill``'s distribution parameters for the next states of a chunk that have no stored ``mu``.
+    Several batches of :meth:`~WeightedRegressionBufferMixin.sample` gathered at once, one after the other.
 
-    :param chunk: A chunk of ``n`` batches (see ``_qwr_chunk``; one batch of ``sample`` is a chunk of 1).
-    :param missing_counts: ``(n,)`` number of those next states in each batch.
-    :param fill: Computes the parameters of observations.
-    :return: The chunk with none missing, and zero counts.
+    :param samples: The batches' fields concatenated; ``missing_next_mu`` holds each batch's indices into its
+        own ``B * T`` next states, batch after batch.
+    :param missing_counts: ``(n_batches,)`` number of those indices of each batch (on the host, so that
+        splitting needs no device synchronization).
     """
-    if chunk.missing_next_dist_params.numel() == 0:
-        return chunk, missing_counts
+
+    samples: SequenceSamples
+    missing_counts: np.ndarray
+
+    def batches(self) -> Iterator[SequenceSamples]:
+        """:return: The chunk's batches, as views."""
+        return _split_samples(self.samples, self.missing_counts)
+
+
+def fill_missing_mu(chunk: SampleChunk, fill: MuFn) -> SampleChunk:
+    """
+    Write ``fill``'s distribution parameters for the next states of a chunk that have no stored ``mu``, in one
+    call for the whole chunk.
+
+    :param chunk: A chunk of ``n`` batches (one batch of ``sample`` is ``SampleChunk(batch, np.array([n_missing]))``).
+    :param fill: Computes the ``(M, P)`` parameters of ``M`` observations.
+    :return: The chunk with none missing.
+    """
+    samples, missing_counts = chunk
+    if samples.missing_next_mu.numel() == 0:
+        return chunk
     n_batches = len(missing_counts)
-    per_batch = chunk.rewards.numel() // n_batches  # B * T next states per batch
+    per_batch = samples.rewards.numel() // n_batches  # B * T next states per batch
     offsets = np.repeat(np.arange(n_batches, dtype=np.int64) * per_batch, missing_counts)
-    rows = chunk.missing_next_dist_params + th.as_tensor(offsets, device=chunk.missing_next_dist_params.device)
-    next_obs = flatten_obs(chunk.next_observations, chunk.rewards.numel())
-    params = chunk.next_dist_params.reshape(-1, chunk.next_dist_params.shape[-1])
+    rows = samples.missing_next_mu + th.as_tensor(offsets, device=samples.missing_next_mu.device)
+    next_obs = flatten_obs(samples.next_observations, samples.rewards.numel())
+    params = samples.next_mu.reshape(-1, samples.next_mu.shape[-1])
     params = params.index_copy(0, rows, fill(index_obs(next_obs, rows)).to(params.dtype))
-    filled = chunk._replace(
-        next_dist_params=params.reshape(chunk.next_dist_params.shape),
-        missing_next_dist_params=chunk.missing_next_dist_params[:0],
-    )
-    return filled, np.zeros_like(missing_counts)
+    filled = samples._replace(next_mu=params.reshape(samples.next_mu.shape), missing_next_mu=samples.missing_next_mu[:0])
+    return SampleChunk(filled, np.zeros_like(missing_counts))
 
 
 def _split_obs(obs: th.Tensor | TensorDict, n_batches: int) -> list[th.Tensor | TensorDict]:
@@ -478,10 +501,10 @@ def _split_obs(obs: th.Tensor | TensorDict, n_batches: int) -> list[th.Tensor | 
     return list(obs.chunk(n_batches))
 
 
-def _split_samples(chunk: QWRReplayBufferSamples, missing_counts: np.ndarray) -> Iterator[QWRReplayBufferSamples]:
+def _split_samples(chunk: SequenceSamples, missing_counts: np.ndarray) -> Iterator[SequenceSamples]:
     """
-    The batches of a chunk sampled at once (see ``_qwr_chunk``), as views. The sizes of the split of
-    ``missing_next_dist_params`` are known on the host, so splitting needs no device synchronization.
+    The batches of a chunk sampled at once (see ``_sequence_chunk``), as views. The sizes of the split of
+    ``missing_next_mu`` are known on the host, so splitting needs no device synchronization.
 
     :param chunk: The chunk.
     :param missing_counts: ``(n_batches,)`` number of missing next distributions of each batch.
@@ -491,15 +514,50 @@ def _split_samples(chunk: QWRReplayBufferSamples, missing_counts: np.ndarray) ->
     if n_batches == 1:
         yield chunk
         return
-    missing = chunk.missing_next_dist_params.split(missing_counts.tolist())
-    names = ("actions", "dist_params", "next_dist_params", "rewards", "terminations", "valid")
+    missing = chunk.missing_next_mu.split(missing_counts.tolist())
+    names = ("actions", "mu", "next_mu", "rewards", "terminations", "valid")
     fields = {name: getattr(chunk, name).chunk(n_batches) for name in names}
     observations = _split_obs(chunk.observations, n_batches)
     next_observations = _split_obs(chunk.next_observations, n_batches)
     for i in range(n_batches):
-        yield QWRReplayBufferSamples(
+        yield SequenceSamples(
             observations=observations[i],
             next_observations=next_observations[i],
-            missing_next_dist_params=missing[i],
+            missing_next_mu=missing[i],
             **{name: parts[i] for name, parts in fields.items()},
         )
+
+
+def check_buffer_arguments(
+    batch_size: int, buffer_size: int, buffer_class: type | None, buffer_kwargs: dict[str, Any] | None, algorithm: str
+) -> None:
+    """
+    The replay buffer's arguments of a weighted-regression algorithm's constructor.
+
+    :param batch_size: The minibatch size.
+    :param buffer_size: The buffer's size.
+    :param buffer_class: ``replay_buffer_class``.
+    :param buffer_kwargs: ``replay_buffer_kwargs``.
+    :param algorithm: Name of the algorithm, for the message.
+    """
+    check_batch_fits(batch_size, buffer_size)
+    if buffer_class is not None and not issubclass(buffer_class, WeightedRegressionBufferMixin):
+        raise ValueError(
+            f"{algorithm} needs a replay buffer that stores the sampling distribution, got {buffer_class.__name__}: "
+            "leave `replay_buffer_class=None` or pass a subclass of WeightedRegressionReplayBuffer / "
+            "DictWeightedRegressionReplayBuffer."
+        )
+    for name in ("optimize_memory_usage", "n_step_horizon"):
+        if buffer_kwargs and name in buffer_kwargs:
+            raise ValueError(
+                f"Pass {name} to {algorithm} itself ({algorithm}(..., {name}=...)), not in `replay_buffer_kwargs`: "
+                "the algorithm gives it to its buffer."
+            )
+
+
+# The names of 0.1 and 0.2, under which saved replay buffers and checkpoints pickled these classes.
+QWRReplayBuffer = WeightedRegressionReplayBuffer
+DictQWRReplayBuffer = DictWeightedRegressionReplayBuffer
+QWRReplayBufferSamples = SequenceSamples
+QWRStateSamples = StateSamples
+_QWRBufferMixin = WeightedRegressionBufferMixin

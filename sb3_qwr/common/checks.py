@@ -4,11 +4,13 @@ argument, the value and the fix, before any work is done. NaN and infinity fail 
 (``nan <= 0`` is False, so a range check alone would let them through).
 """
 
+import copy
 import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import torch as th
 from gymnasium import spaces
 
 #: Values of the algorithms' ``precision`` argument.
@@ -93,40 +95,151 @@ def check_learning_rate(name: str, value: float | Callable[[float], float]) -> N
     check_positive(name, value, "a learning rate; a negative one would climb the loss")
 
 
-def check_common_hyperparameters(**params: Any) -> None:
-    """
-    Check the hyperparameters that every weighted-regression algorithm has (those present in ``params``).
+#: The checker of one hyperparameter: ``checker(name, value)`` raises a ``ValueError`` naming it and the fix.
+Checker = Callable[[str, Any], None]
 
-    :param params: Hyperparameters by constructor name.
+
+def positive(meaning: str, allow_none: str = "") -> Checker:
+    """:return: A checker of a finite number > 0 (see :func:`check_positive`)."""
+    return lambda name, value: check_positive(name, value, meaning, allow_none)
+
+
+def in_interval(low: float, high: float, high_open: bool = False) -> Checker:
+    """:return: A checker of a finite number in ``[low, high]`` (see :func:`check_in_interval`)."""
+    return lambda name, value: check_in_interval(name, value, low, high, high_open)
+
+
+def one_of(choices: tuple[Any, ...]) -> Checker:
+    """:return: A checker of a value among ``choices``."""
+
+    def check(name: str, value: Any) -> None:
+        if not any(value is choice or (choice is not None and value == choice) for choice in choices):
+            raise ValueError(f"Unknown `{name}` {value!r}: use one of {choices}.")
+
+    return check
+
+
+def check_bool(name: str, value: Any) -> None:
+    """:param name: Argument name. :param value: Its value, which must be ``True`` or ``False``."""
+    if not isinstance(value, bool):
+        raise ValueError(f"`{name}` must be True or False, got {value!r}.")
+
+
+def check_updates_per_phase(name: str, value: Any) -> None:
+    """:param name: Argument name. :param value: Its value: an integer >= 1, or -1."""
+    if value != -1:
+        check_positive_int(name, value, "or -1 (one update per interaction collected)")
+
+
+#: The hyperparameters every weighted-regression algorithm has, each with its checker, declared once: the
+#: constructor and ``load`` both check them through :func:`check_hyperparameters` (``buffer_size`` is not here:
+#: a model loaded for inference, as the Zoo's enjoy does, gets a one-transition buffer).
+COMMON_HYPERPARAMETERS: dict[str, Checker] = {
+    "actor_learning_rate": check_learning_rate,
+    "critic_learning_rate": check_learning_rate,
+    "batch_size": check_positive_int,
+    "n_critic_steps": check_updates_per_phase,
+    "n_actor_steps": check_updates_per_phase,
+    "target_update_interval": check_positive_int,
+    "n_step_horizon": check_positive_int,
+    "td_lambda": in_interval(0.0, 1.0),
+    "gamma": in_interval(0.0, 1.0, high_open=True),
+    "beta": positive("the actor's temperature"),
+    "max_weight": positive("the clip of the actor's weights", allow_none="no clip"),
+    "max_grad_norm": positive("the gradient clip", allow_none="automatic"),
+    "precision": one_of(PRECISIONS),
+    "compile_updates": check_bool,
+}
+
+
+def check_hyperparameters(declared: dict[str, Checker], values: dict[str, Any], algorithm: str = "") -> None:
     """
-    for name in ("n_step_horizon", "target_update_interval", "batch_size"):
-        if name in params:
-            check_positive_int(name, params[name])
-    for name in ("n_critic_steps", "n_actor_steps"):
-        if name in params and params[name] != -1:
-            check_positive_int(name, params[name], "or -1 (one update per interaction collected)")
-    for name in ("actor_learning_rate", "critic_learning_rate"):
-        if name in params:
-            check_learning_rate(name, params[name])
-    if "beta" in params:
-        check_positive("beta", params["beta"], "the actor's temperature")
-    if "td_lambda" in params:
-        check_in_interval("td_lambda", params["td_lambda"], 0.0, 1.0)
-    if "gamma" in params:
-        check_in_interval("gamma", params["gamma"], 0.0, 1.0, high_open=True)
-    if "max_weight" in params:
-        check_positive("max_weight", params["max_weight"], "the clip of the actor's weights", allow_none="no clip")
-    if "max_grad_norm" in params:
-        check_positive("max_grad_norm", params["max_grad_norm"], "the gradient clip", allow_none="automatic")
-    if "precision" in params and params["precision"] not in PRECISIONS:
-        raise ValueError(f"Unknown `precision` {params['precision']!r}: use one of {PRECISIONS}.")
-    if "compile_updates" in params and not isinstance(params["compile_updates"], bool):
-        raise ValueError(f"`compile_updates` must be True or False, got {params['compile_updates']!r}.")
-    if "batch_size" in params and "buffer_size" in params and params["batch_size"] > params["buffer_size"]:
+    Check hyperparameters against their declaration; raise a ``ValueError`` at the first invalid one.
+
+    :param declared: Name -> checker (an algorithm's ``hyperparameters``).
+    :param values: Name -> value. With ``algorithm``, every declared name must be there (a model's attributes:
+        a name missing from a loaded file is an error); without, any subset is checked (a search space's).
+    :param algorithm: Name of the model's class, for the message.
+    """
+    for name, checker in declared.items():
+        if name in values:
+            checker(name, values[name])
+        elif algorithm:
+            raise ValueError(
+                f"{algorithm} has no hyperparameter `{name}`: the file was saved by a version without it; pass "
+                f"{name}=... to load() (custom_objects) or rebuild the model."
+            )
+
+
+def check_batch_fits(batch_size: int, buffer_size: int) -> None:
+    """
+    :param batch_size: The minibatch size.
+    :param buffer_size: The replay buffer's size (checked at construction only, see :data:`COMMON_HYPERPARAMETERS`).
+    """
+    check_positive_int("buffer_size", buffer_size)
+    if batch_size > buffer_size:
         raise ValueError(
-            f"`batch_size` ({params['batch_size']}) is larger than `buffer_size` ({params['buffer_size']}): "
+            f"`batch_size` ({batch_size}) is larger than `buffer_size` ({buffer_size}): "
             "lower the batch size or enlarge the replay buffer."
         )
+
+
+def check_finite_transition(what: str, value: np.ndarray | dict[str, np.ndarray], step: int, algorithm: str) -> None:
+    """
+    Stop before a non-finite observation or reward reaches the actor or the replay buffer (where it would turn
+    every parameter NaN at the next training phase).
+
+    :param what: What ``value`` is, for the message.
+    :param value: Array (or dict of arrays) from the environment.
+    :param step: The model's ``num_timesteps``, for the message.
+    :param algorithm: Name of the algorithm, for the message.
+    """
+    for array in value.values() if isinstance(value, dict) else (value,):
+        array = np.asarray(array)
+        if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+            bad = array[~np.isfinite(array)].flat[0]
+            raise ValueError(
+                f"The environment returned a non-finite {what} ({bad}) at step {step}: {algorithm} stopped before "
+                "using it. Find where it comes from with SB3's VecCheckNan wrapper (env = VecCheckNan(env, "
+                "raise_exception=True)), or clip it in the environment."
+            )
+
+
+class PhaseSnapshot:
+    """
+    The networks' and optimizers' states before a training phase, restored if the phase goes non-finite: one
+    check per phase (:meth:`check_finite`), no device synchronization inside the update loops.
+
+    :param policy: The policy (actor, critic and target).
+    :param optimizers: The optimizers by name.
+    """
+
+    def __init__(self, policy: th.nn.Module, optimizers: dict[str, th.optim.Optimizer]):
+        self.policy = policy
+        self.optimizers = optimizers
+        self.policy_state = {key: value.clone() for key, value in policy.state_dict().items()}
+        self.optimizer_states = {name: copy.deepcopy(opt.state_dict()) for name, opt in optimizers.items()}
+
+    def check_finite(self, stats: dict[str, list[th.Tensor]], step: int, algorithm: str) -> None:
+        """
+        If a target or a loss of the phase is non-finite, restore the states and raise ``FloatingPointError``.
+
+        :param stats: The phase's per-update values (``target``, ``critic_loss``, ``actor_loss``).
+        :param step: The model's ``num_timesteps``, for the message.
+        :param algorithm: Name of the algorithm, for the message.
+        """
+        for name in ("target", "critic_loss", "actor_loss"):
+            if not stats[name] or bool(th.isfinite(th.cat([value.reshape(-1) for value in stats[name]])).all()):
+                continue
+            self.policy.load_state_dict(self.policy_state)
+            for key, optimizer in self.optimizers.items():
+                optimizer.load_state_dict(self.optimizer_states[key])
+            raise FloatingPointError(
+                f"{algorithm}: a non-finite {name.replace('_', ' ')} appeared in the training phase at step {step}; "
+                "the networks and optimizers are restored to their state before it. Check the observations and "
+                "rewards for NaN or inf (SB3's VecCheckNan wrapper finds where they come from) and the "
+                "hyperparameters (learning rates, beta, max_weight)."
+            )
 
 
 def check_action_space(action_space: spaces.Space, algorithm: str = "QWR") -> None:

@@ -19,6 +19,12 @@ from torch.nn import functional as F
 
 from sb3_qwr.common.checks import check_positive
 
+#: Std of the Gaussian actor and of a dataset's ``mu``, in SB3's normalized ``[-1, 1]`` action units: the paper's
+#: 0.4 (Section 4.4, Table 4), the one default of the package.
+DEFAULT_ACTION_STD = 0.4
+#: Smoothing ``eps`` of the ``mu`` centred on a ``Discrete`` action (the offline convention chosen here).
+DEFAULT_DISCRETE_EPSILON = 0.01
+
 
 class ActionDistribution:
     """Interface of the distributions of QWR (parameters in, samples and log-probabilities out)."""
@@ -55,7 +61,7 @@ class FixedStdGaussian(ActionDistribution):
         dimension (``action_dim`` values).
     """
 
-    def __init__(self, action_dim: int, std: float | Sequence[float] | np.ndarray = 0.4):
+    def __init__(self, action_dim: int, std: float | Sequence[float] | np.ndarray = DEFAULT_ACTION_STD):
         stds = np.asarray(std, dtype=np.float64).reshape(-1)
         if stds.size not in (1, action_dim):
             raise ValueError(
@@ -133,7 +139,7 @@ class CategoricalLogits(ActionDistribution):
 
 
 def make_distribution(
-    action_space: spaces.Space, action_std: float | Sequence[float] | np.ndarray = 0.4
+    action_space: spaces.Space, action_std: float | Sequence[float] | np.ndarray = DEFAULT_ACTION_STD
 ) -> ActionDistribution:
     """
     The QWR distribution for an action space.
@@ -152,18 +158,18 @@ def make_distribution(
     )
 
 
-def centered_dist_params(
+def centered_mu(
     actions: np.ndarray,
     action_space: spaces.Space,
-    action_std: float | np.ndarray = 0.4,
-    discrete_epsilon: float = 0.01,
+    action_std: float | np.ndarray = DEFAULT_ACTION_STD,
+    discrete_epsilon: float = DEFAULT_DISCRETE_EPSILON,
 ) -> np.ndarray:
     """
     Parameters of a sampling distribution ``mu`` centered on given actions, for transitions whose real ``mu`` is
     unknown (datasets, transitions added to a replay buffer by hand): the convention of the paper's offline
     experiments (Section 4.4). ``Box``: a Gaussian ``[mean = action, std = action_std]`` in SB3's normalized
     ``[-1, 1]`` units, the units the replay buffer stores. ``Discrete``: the logits of the smoothed one-hot
-    ``(1 - eps) * onehot(a) + eps / n`` (see :func:`sb3_qwr.common.dataset_buffer.dataset_dist_params`).
+    ``(1 - eps) * onehot(a) + eps / n`` (see :func:`sb3_qwr.offline.buffer.dataset_mu`).
 
     :param actions: ``(N, *action_shape)`` actions, ``Box`` ones in ``[-1, 1]`` units, ``Discrete`` ones as
         indices from 0.

@@ -19,7 +19,7 @@ from stable_baselines3.common.torch_layers import (
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
-from sb3_qwr.common.distributions import ActionDistribution, make_distribution
+from sb3_qwr.common.distributions import DEFAULT_ACTION_STD, ActionDistribution, make_distribution
 from sb3_qwr.common.torch_layers import is_convolutional
 
 
@@ -51,7 +51,7 @@ class Actor(BasePolicy):
         features_extractor: BaseFeaturesExtractor,
         features_dim: int,
         activation_fn: type[nn.Module] = nn.ReLU,
-        action_std: float | list[float] = 0.4,
+        action_std: float | list[float] = DEFAULT_ACTION_STD,
         normalize_images: bool = True,
         head_init_range: float | None = None,
     ):
@@ -328,7 +328,7 @@ class WeightedRegressionPolicy(BasePolicy):
         lr_schedule: Schedule,
         net_arch: list[int] | dict[str, list[int]] | None = None,
         activation_fn: type[nn.Module] = nn.ReLU,
-        action_std: float = 0.4,
+        action_std: float = DEFAULT_ACTION_STD,
         action_embed_dim: int = 256,
         critic_head_arch: list[int] | None = None,
         features_extractor_class: type[BaseFeaturesExtractor] | None = None,

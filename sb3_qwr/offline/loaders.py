@@ -13,9 +13,9 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
 
+from sb3_qwr.common.safe_pickle import load_pickle
 from sb3_qwr.offline.actions import unnormalize_box_actions
 from sb3_qwr.offline.dataset import ObsArray, OfflineDataset
-from sb3_qwr.offline.safe_pickle import load_pickle
 
 PathLike = str | os.PathLike
 # Suffixes of dataset files: a missing path with one of them is a missing file, not a Minari dataset id.
@@ -156,7 +156,7 @@ def from_replay_buffer(
         in the environment's units.
     :param trusted: For a path: unpickle the file as SB3's ``load_replay_buffer`` does, which runs whatever code
         the file names. By default the file may only name the classes replay buffers are made of
-        (:mod:`sb3_qwr.offline.safe_pickle`); anything else raises ``UntrustedPickleError`` before it runs.
+        (:mod:`sb3_qwr.common.safe_pickle`); anything else raises ``UntrustedPickleError`` before it runs.
     :return: The dataset.
     """
     if not isinstance(buffer, ReplayBuffer | DictReplayBuffer):

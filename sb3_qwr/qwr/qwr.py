@@ -3,18 +3,18 @@
 from collections.abc import Iterator
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
-import numpy as np
 import torch as th
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, PyTorchObs, Schedule
 
 from sb3_qwr.common.base_class import ActorLoss, WeightedRegressionAlgorithm
-from sb3_qwr.common.buffers import QWRReplayBufferSamples, QWRStateSamples, fill_missing_dist_params
-from sb3_qwr.common.checks import check_common_hyperparameters, check_positive, check_positive_int
+from sb3_qwr.common.buffers import SequenceSamples, StateSamples
+from sb3_qwr.common.checks import COMMON_HYPERPARAMETERS, Checker, check_hyperparameters, check_positive_int, one_of, positive
 from sb3_qwr.common.distributions import CategoricalLogits
 from sb3_qwr.common.functional import BACKUP_KINDS, SCALE_KINDS, advantage_weights, backup, td_lambda_target
 from sb3_qwr.common.utils import concat_obs, flatten_obs
+from sb3_qwr.offline.training import OfflineTrainingMixin
 from sb3_qwr.qwr.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, QCritic, QWRPolicy
 
 #: Bound on the memory of one pass of the target network over several batches of a target window, by device type.
@@ -28,13 +28,13 @@ class TargetInputs(NamedTuple):
     """
     What a batch's critic target needs besides the target network's Q-values.
 
-    :param data: The batch (its missing ``mu`` filled).
+    :param data: The batch (every next ``mu`` set).
     :param next_obs: Its next states, ``(B * T, *obs_shape)``.
     :param actions: ``k`` actions sampled from ``mu`` at each next state, ``(B * T, k, action_dim)`` (``Box``).
     :param weights: ``mu``'s probabilities at each next state, ``(B * T, n_actions)`` (``Discrete``).
     """
 
-    data: QWRReplayBufferSamples
+    data: SequenceSamples
     next_obs: PyTorchObs
     actions: th.Tensor | None
     weights: th.Tensor | None
@@ -43,25 +43,27 @@ class TargetInputs(NamedTuple):
 SelfQWR = TypeVar("SelfQWR", bound="QWR")
 
 
+#: QWR's hyperparameters with their checkers: those of every weighted-regression algorithm, then its own.
+QWR_HYPERPARAMETERS: dict[str, Checker] = {
+    **COMMON_HYPERPARAMETERS,
+    "n_action_samples": check_positive_int,
+    "backup": one_of(BACKUP_KINDS),
+    "backup_temperature": positive("tau of the log-sum-exp backup"),
+    "backup_scale": one_of((*SCALE_KINDS, None)),
+}
+
+
 def check_qwr_hyperparameters(**params: Any) -> None:
     """
-    Raise a ``ValueError`` naming the first invalid QWR hyperparameter (and how to fix it): those of every
-    weighted-regression algorithm, then QWR's own (``n_action_samples`` and the backup's).
+    Raise a ``ValueError`` naming the first invalid QWR hyperparameter (and how to fix it), of any subset (a
+    search space's: ``sb3_qwr.zoo.hyperparams_opt``).
 
-    :param params: Hyperparameters by constructor name (any subset).
+    :param params: Hyperparameters by constructor name.
     """
-    check_common_hyperparameters(**params)
-    if "n_action_samples" in params:
-        check_positive_int("n_action_samples", params["n_action_samples"])
-    if "backup_temperature" in params:
-        check_positive("backup_temperature", params["backup_temperature"], "tau of the log-sum-exp backup")
-    if params.get("backup", "lse") not in BACKUP_KINDS:
-        raise ValueError(f"Unknown `backup` {params['backup']!r}: use one of {BACKUP_KINDS}.")
-    if params.get("backup_scale", "mad") not in (*SCALE_KINDS, None):
-        raise ValueError(f"Unknown `backup_scale` {params['backup_scale']!r}: use one of {SCALE_KINDS} or None.")
+    check_hyperparameters(QWR_HYPERPARAMETERS, params)
 
 
-class QWR(WeightedRegressionAlgorithm):
+class QWR(OfflineTrainingMixin, WeightedRegressionAlgorithm):
     """
     Q-Value Weighted Regression (QWR), Kozakowski, Kaiser, Michalewski, Mohiuddin, Kanska (2021),
     https://arxiv.org/abs/2102.06782 (Algorithm 2).
@@ -127,12 +129,13 @@ class QWR(WeightedRegressionAlgorithm):
     :param precision: ``"fp32"`` (default), ``"bf16"`` (the networks' forward and backward passes under
         ``torch.autocast`` in bfloat16, everything else in float32) or ``"bf16-eval"`` (bfloat16 only in the passes
         without gradients: targets and the actor's advantage weights); faster on CPUs with AVX-512 BF16 or AMX and on
-        recent GPUs, not the default because its score parity is not shown (measurements and details:
-        :class:`~sb3_qwr.common.base_class.WeightedRegressionAlgorithm`).
+        recent GPUs, not the default because its score parity is not shown (details:
+        :class:`~sb3_qwr.common.precision.UpdatePrecisionMixin`; measurements: ``docs/qwr.md``, "Speed").
     :param compile_updates: Compile the critic target and the actor loss with ``torch.compile`` at their first
         call: fused elementwise kernels, PyTorch's random stream, the eager math up to rounding; a C++ compiler is
-        needed on a CPU (details: :class:`~sb3_qwr.common.base_class.WeightedRegressionAlgorithm`). Off by default.
-    :param replay_buffer_class: A QWR replay buffer class (``QWRReplayBuffer``/``DictQWRReplayBuffer`` or a
+        needed on a CPU (details: :class:`~sb3_qwr.common.precision.UpdatePrecisionMixin`). Off by default.
+    :param replay_buffer_class: A replay buffer class that stores mu (``WeightedRegressionReplayBuffer``/
+        ``DictWeightedRegressionReplayBuffer`` or a
         subclass); ``None`` picks one for the observation space.
     :param replay_buffer_kwargs: Keyword arguments of the replay buffer.
     :param optimize_memory_usage: Store each observation once in the replay buffer (SB3's option; it halves the
@@ -153,14 +156,9 @@ class QWR(WeightedRegressionAlgorithm):
         "CnnPolicy": CnnPolicy,
         "MultiInputPolicy": MultiInputPolicy,
     }
-    _checked_arguments: ClassVar[tuple[str, ...]] = (
-        *WeightedRegressionAlgorithm._checked_arguments,
-        "n_action_samples",
-        "backup",
-        "backup_temperature",
-        "backup_scale",
-    )
-    _uses_next_dist_params = True
+    policy_base = QWRPolicy
+    hyperparameters = QWR_HYPERPARAMETERS
+    _uses_next_mu = True
     policy: QWRPolicy
     critic: QCritic
     critic_target: QCritic
@@ -201,12 +199,6 @@ class QWR(WeightedRegressionAlgorithm):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
-        check_qwr_hyperparameters(
-            n_action_samples=n_action_samples,
-            backup=backup,
-            backup_temperature=backup_temperature,
-            backup_scale=backup_scale,
-        )
         super().__init__(
             policy,
             env,
@@ -245,10 +237,7 @@ class QWR(WeightedRegressionAlgorithm):
         if _init_setup_model:
             self._setup_model()
 
-    def _check_hyperparameters(self) -> None:
-        check_qwr_hyperparameters(**{name: getattr(self, name) for name in self._checked_arguments if hasattr(self, name)})
-
-    def critic_target_values(self, data: QWRReplayBufferSamples) -> th.Tensor:
+    def td_targets(self, data: SequenceSamples) -> th.Tensor:
         """
         The critic's regression target for a batch: the TD(lambda) combination of 1..T-step targets whose
         bootstraps are the backup ``F`` of the target network at the next states (Appendix 6.4).
@@ -259,9 +248,9 @@ class QWR(WeightedRegressionAlgorithm):
         inputs = self._target_inputs(data)
         return self._target_from_q_values(inputs, self._target_q_values(inputs.next_obs, inputs.actions))
 
-    def critic_window_targets(self, batches: list[QWRReplayBufferSamples]) -> list[th.Tensor]:
+    def window_td_targets(self, batches: list[SequenceSamples]) -> list[th.Tensor]:
         """
-        The targets of one target window's batches as :meth:`critic_target_values` gives them, with the target
+        The targets of one target window's batches as :meth:`td_targets` gives them, with the target
         network evaluated once on as many batches' next states as :data:`TARGET_PASS_BYTES` allows on the device
         (the actions at the next states drawn batch by batch first: the same random numbers in the same order as
         batch by batch). With ``compile_updates`` the compiled per-batch hook is used instead (one graph shape).
@@ -272,7 +261,7 @@ class QWR(WeightedRegressionAlgorithm):
         budget = TARGET_PASS_BYTES.get(self.device.type, DEFAULT_TARGET_PASS_BYTES)
         group = budget // self._target_pass_bytes(batches[0]) if budget and len(batches) > 1 else 1
         if self.compile_updates or group <= 1:
-            return super().critic_window_targets(batches)
+            return super().window_td_targets(batches)
         targets = []
         for first in range(0, len(batches), group):
             inputs = [self._target_inputs(data) for data in batches[first : first + group]]
@@ -283,18 +272,20 @@ class QWR(WeightedRegressionAlgorithm):
             targets += [self._target_from_q_values(item, q) for item, q in zip(inputs, q_values.split(sizes), strict=True)]
         return targets
 
-    def _target_inputs(self, data: QWRReplayBufferSamples) -> TargetInputs:
+    def _target_inputs(self, data: SequenceSamples) -> TargetInputs:
         """
         :param data: A batch.
         :return: Its next states (flattened), and the actions sampled from their ``mu`` (``Box``) or ``mu``'s
             probabilities (``Discrete``).
         """
         batch, horizon = data.rewards.shape
-        n_missing = data.missing_next_dist_params.numel()
-        if n_missing > 0:  # a batch the buffer did not fill (the critic phase's are filled per chunk)
-            data, _ = fill_missing_dist_params(data, np.array([n_missing]), self.current_dist_params)
+        if data.missing_next_mu.numel() > 0:
+            raise ValueError(
+                "QWR's critic target needs mu at every next state, and this batch has next states without one: pass "
+                "it through model.fill_next_mu(batch).samples first (the critic phase fills its batches itself)."
+            )
         next_obs = flatten_obs(data.next_observations, batch * horizon)
-        params = data.next_dist_params.reshape(batch * horizon, -1)
+        params = data.next_mu.reshape(batch * horizon, -1)
         distribution = self.actor.distribution
         if isinstance(distribution, CategoricalLogits):
             return TargetInputs(data, next_obs, None, distribution.probs(params))
@@ -328,7 +319,7 @@ class QWR(WeightedRegressionAlgorithm):
         ).reshape(data.rewards.shape)
         return td_lambda_target(data.rewards, next_values, data.terminations, data.valid, self.gamma, self.td_lambda)
 
-    def _target_pass_bytes(self, data: QWRReplayBufferSamples) -> int:
+    def _target_pass_bytes(self, data: SequenceSamples) -> int:
         """:return: A bound on the bytes of one batch's target pass: its next states in float32 and the widest
         layer's activations on every (state, action) row, twice (inputs and outputs of a layer)."""
         rows = data.rewards.numel()
@@ -338,7 +329,7 @@ class QWR(WeightedRegressionAlgorithm):
         q_rows = rows * (1 if isinstance(self.actor.distribution, CategoricalLogits) else self.n_action_samples)
         return 8 * (rows * obs_numel + q_rows * widest)
 
-    def sample_actor_batches(self, n_batches: int, batch_size: int) -> Iterator[QWRStateSamples]:
+    def sample_actor_batches(self, n_batches: int, batch_size: int) -> Iterator[StateSamples]:
         """
         States and their stored ``mu`` (Algorithm 2, line 17).
 
@@ -348,7 +339,7 @@ class QWR(WeightedRegressionAlgorithm):
         """
         return self.replay_buffer.sample_states_batches(n_batches, batch_size, env=self._vec_normalize_env)
 
-    def actor_loss(self, data: QWRStateSamples | QWRReplayBufferSamples) -> ActorLoss:
+    def actor_loss(self, data: StateSamples | SequenceSamples) -> ActorLoss:
         """
         Algorithm 2, lines 17-21: ``-mean_j w_j log pi(a_j|s)`` over ``k`` actions sampled from the stored
         ``mu(.|s)``, ``w = min(exp(A_norm / beta), max_weight)``, ``A = Q(s, a_j) - mean_j Q(s, a_j)``. For
@@ -362,12 +353,12 @@ class QWR(WeightedRegressionAlgorithm):
         with th.no_grad(), self._autocast():
             embedding = self.critic.embed_obs(data.observations)
             if isinstance(distribution, CategoricalLogits):
-                mu = distribution.probs(data.dist_params)
+                mu = distribution.probs(data.mu)
                 q_values = self.critic.q_values(embedding).float() * self.q_scale
                 values = (mu * q_values).sum(dim=-1, keepdim=True)
                 weights = advantage_weights(q_values - values, self.beta, self.max_weight, weights=mu)
             else:
-                actions = distribution.sample(data.dist_params, self.n_action_samples)
+                actions = distribution.sample(data.mu, self.n_action_samples)
                 q_values = self.critic.q_values(embedding, actions).float() * self.q_scale
                 values = q_values.mean(dim=-1, keepdim=True)
                 weights = advantage_weights(q_values - values, self.beta, self.max_weight)

@@ -17,7 +17,7 @@ flushed and fsync'ed, then renamed over the previous checkpoint, so that a run k
 previous checkpoint whole.
 
 Reading a checkpoint without ``trusted=True`` runs no code from the file: ``state.pkl`` may name NumPy's array
-classes only, the replay buffer only what :mod:`sb3_qwr.offline.safe_pickle` allows, and the serialized entries
+classes only, the replay buffer only what :mod:`sb3_qwr.common.safe_pickle` allows, and the serialized entries
 of ``model.zip`` only classes of SB3, sb3-contrib, sb3-qwr, the Zoo, torch's ``nn``/``optim`` and gymnasium's
 spaces (checked before SB3's ``load`` unpickles them).
 """
@@ -39,7 +39,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
-from sb3_qwr.offline.safe_pickle import ALLOWED_GLOBALS, UntrustedPickleError, safe_loads
+from sb3_qwr.common.safe_pickle import ALLOWED_GLOBALS, UntrustedPickleError, safe_loads
 from sb3_qwr.resume.state import (
     capture_callbacks,
     capture_global_rngs,

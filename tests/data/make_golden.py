@@ -23,17 +23,17 @@ import torch as th
 HERE = Path(__file__).resolve().parent
 
 #: A short run: two training phases of 20 critic and 20 actor updates, two target copies per phase.
-SMALL = dict(
-    buffer_size=400,
-    batch_size=16,
-    train_freq=50,
-    n_critic_steps=20,
-    n_actor_steps=20,
-    target_update_interval=10,
-    policy_kwargs=dict(net_arch=[16, 16], action_embed_dim=16, critic_head_arch=[16]),
-    seed=3,
-    device="cpu",
-)
+SMALL = {
+    "buffer_size": 400,
+    "batch_size": 16,
+    "train_freq": 50,
+    "n_critic_steps": 20,
+    "n_actor_steps": 20,
+    "target_update_interval": 10,
+    "policy_kwargs": {"net_arch": [16, 16], "action_embed_dim": 16, "critic_head_arch": [16]},
+    "seed": 3,
+    "device": "cpu",
+}
 RUNS = {"qwr_pendulum": ("QWR", "Pendulum-v1"), "qwr_cartpole": ("QWR", "CartPole-v1"), "awr_pendulum": ("AWR", "Pendulum-v1")}
 
 

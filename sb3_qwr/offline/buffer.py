@@ -1,12 +1,12 @@
 """
-The sampling policy ``mu`` of a dataset, and a QWR replay buffer filled from an :class:`OfflineDataset`.
+The sampling policy ``mu`` of a dataset, and a weighted-regression replay buffer filled from an :class:`OfflineDataset`.
 
 A dataset has no record of the distribution its actions were drawn from, but QWR's critic backup and actor
 both sample actions from the stored ``mu(.|s)``. Section 4.4 of the paper sets ``mu`` to "Gaussians with mean at
 the performed action and standard deviation set to 0.4, same as in Peng et al. (2019)": for ``Box`` actions,
 the mean is the dataset action rescaled to SB3's normalized ``[-1, 1]`` units (the units of QWR's actor) and
 the std is 0.4 there. For ``Discrete`` actions the paper has no offline experiment; see
-:func:`dataset_dist_params` for the choice made here (a smoothed one-hot, ``eps`` = 0.01).
+:func:`dataset_mu` for the choice made here (a smoothed one-hot, ``eps`` = 0.01).
 """
 
 import warnings
@@ -15,16 +15,13 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 
-from sb3_qwr.common.buffers import DictQWRReplayBuffer, QWRReplayBuffer
-from sb3_qwr.common.distributions import centered_dist_params
+from sb3_qwr.common.buffers import DictWeightedRegressionReplayBuffer, WeightedRegressionReplayBuffer
+from sb3_qwr.common.distributions import DEFAULT_ACTION_STD, DEFAULT_DISCRETE_EPSILON, centered_mu
 from sb3_qwr.offline.actions import normalize_box_actions
 from sb3_qwr.offline.dataset import OfflineDataset
 
-DEFAULT_ACTION_STD = 0.4
-DEFAULT_DISCRETE_EPSILON = 0.01
 
-
-def dataset_dist_params(
+def dataset_mu(
     actions: np.ndarray,
     action_space: spaces.Space,
     action_std: float | np.ndarray = DEFAULT_ACTION_STD,
@@ -45,10 +42,9 @@ def dataset_dist_params(
       ``Q(s, a) - sum_b mu(b|s) Q(s, b)``, proportional to ``eps`` but normalized over the batch, so it ranks
       the dataset action against the others; the ``eps / n`` terms let the critic move some probability to
       an action it rates higher. ``eps`` must stay small: the critic's values of actions the dataset never
-      shows in a state are extrapolations, and a large ``eps`` lets them drive the backup and the weights (on
-      CartPole-v1 from a dataset of return 110, ``eps`` = 0.001 or 0.01 reached returns of 490 to 500 in 3
-      iterations on 3 of 3 seeds, ``eps`` = 0.05 to 0.3 was unstable). ``eps > 0`` keeps every logit finite
-      and every action in the support of the ``"max"`` backup.
+      shows in a state are extrapolations, and a large ``eps`` lets them drive the backup and the weights
+      (measured on CartPole-v1: ``docs/qwr.md``, "Offline"). ``eps > 0`` keeps every logit finite and every
+      action in the support of the ``"max"`` backup.
 
     :param actions: ``(N, *action_shape)`` actions in the environment's units (``Box`` bounds, or integers of
         the ``Discrete``).
@@ -62,7 +58,7 @@ def dataset_dist_params(
         actions = normalize_box_actions(actions, action_space)
     elif isinstance(action_space, spaces.Discrete):
         actions = actions.reshape(len(actions)).astype(np.int64) - int(action_space.start)
-    return centered_dist_params(actions, action_space, action_std, discrete_epsilon)
+    return centered_mu(actions, action_space, action_std, discrete_epsilon)
 
 
 def make_replay_buffer(
@@ -70,29 +66,29 @@ def make_replay_buffer(
     observation_space: spaces.Space,
     action_space: spaces.Space,
     buffer_size: int | None = None,
-    n_steps: int = 3,
+    n_step_horizon: int = 3,
     device: th.device | str = "auto",
     action_std: float | np.ndarray = DEFAULT_ACTION_STD,
     discrete_epsilon: float = DEFAULT_DISCRETE_EPSILON,
-    replay_buffer_class: type[QWRReplayBuffer] | type[DictQWRReplayBuffer] | None = None,
+    replay_buffer_class: type[WeightedRegressionReplayBuffer] | type[DictWeightedRegressionReplayBuffer] | None = None,
     replay_buffer_kwargs: dict | None = None,
-) -> QWRReplayBuffer | DictQWRReplayBuffer:
+) -> WeightedRegressionReplayBuffer | DictWeightedRegressionReplayBuffer:
     """
-    Validate ``dataset`` and return a new QWR replay buffer (one env column) holding it, with ``mu`` from
-    :func:`dataset_dist_params`.
+    Validate ``dataset`` and return a new weighted-regression replay buffer (one env column) holding it, with ``mu`` from
+    :func:`dataset_mu`.
 
     :param dataset: The dataset.
     :param observation_space: Observation space of the model.
     :param action_space: Action space of the model.
     :param buffer_size: Capacity; ``None`` sizes the buffer to the dataset. A smaller capacity keeps the last
         ``buffer_size`` transitions (with a warning), as a replay buffer filled in order would.
-    :param n_steps: Horizon ``T`` of the multi-step targets (the model's ``n_step_horizon``).
+    :param n_step_horizon: Horizon ``T`` of the multi-step targets (the model's).
     :param device: PyTorch device of the sampled batches.
     :param action_std: Std of ``mu`` for ``Box`` actions, in normalized units (paper: 0.4).
     :param discrete_epsilon: Smoothing of ``mu`` for ``Discrete`` actions.
-    :param replay_buffer_class: ``QWRReplayBuffer`` / ``DictQWRReplayBuffer`` or a subclass; ``None`` picks one
+    :param replay_buffer_class: ``WeightedRegressionReplayBuffer`` / ``DictWeightedRegressionReplayBuffer`` or a subclass; ``None`` picks one
         for the observation space.
-    :param replay_buffer_kwargs: Further keyword arguments of the buffer (``n_steps`` and ``n_envs`` excluded).
+    :param replay_buffer_kwargs: Further keyword arguments of the buffer (``n_step_horizon`` and ``n_envs`` excluded).
     :return: The filled buffer.
     """
     dataset.validate(observation_space, action_space)
@@ -107,15 +103,19 @@ def make_replay_buffer(
     if size < 1:
         raise ValueError(f"`buffer_size` must be >= 1 or None, got {buffer_size}.")
     if replay_buffer_class is None:
-        replay_buffer_class = DictQWRReplayBuffer if isinstance(observation_space, spaces.Dict) else QWRReplayBuffer
-    kwargs = {key: value for key, value in (replay_buffer_kwargs or {}).items() if key not in ("n_steps", "n_envs")}
+        replay_buffer_class = (
+            DictWeightedRegressionReplayBuffer
+            if isinstance(observation_space, spaces.Dict)
+            else WeightedRegressionReplayBuffer
+        )
+    kwargs = {key: value for key, value in (replay_buffer_kwargs or {}).items() if key not in ("n_step_horizon", "n_envs")}
     buffer = replay_buffer_class(
         size,
         observation_space,  # type: ignore[arg-type]
         action_space,
         device=device,
         n_envs=1,
-        n_steps=n_steps,
+        n_step_horizon=n_step_horizon,
         **kwargs,
     )
     fill_replay_buffer(buffer, full, action_std=action_std, discrete_epsilon=discrete_epsilon)
@@ -123,19 +123,19 @@ def make_replay_buffer(
 
 
 def fill_replay_buffer(
-    buffer: QWRReplayBuffer | DictQWRReplayBuffer,
+    buffer: WeightedRegressionReplayBuffer | DictWeightedRegressionReplayBuffer,
     dataset: OfflineDataset,
     action_std: float | np.ndarray = DEFAULT_ACTION_STD,
     discrete_epsilon: float = DEFAULT_DISCRETE_EPSILON,
 ) -> None:
     """
-    Overwrite an empty-or-not, single-env QWR replay buffer with a dataset, as if its steps had been added in
+    Overwrite an empty-or-not, single-env weighted-regression replay buffer with a dataset, as if its steps had been added in
     order (SB3's ``add``): observations, next observations, actions (``Box``: rescaled to ``[-1, 1]``),
     rewards, ``dones`` (termination or truncation), ``timeouts`` (truncation without termination) and ``mu``.
 
     The dataset must be valid for the buffer's spaces (see :meth:`OfflineDataset.validate`).
 
-    :param buffer: A QWR replay buffer with ``n_envs == 1``.
+    :param buffer: A weighted-regression replay buffer with ``n_envs == 1``.
     :param dataset: The dataset; when it has no ``next_observations`` they are derived with
         :meth:`OfflineDataset.with_next_observations`.
     :param action_std: Std of ``mu`` for ``Box`` actions, in normalized units (paper: 0.4).
@@ -156,7 +156,7 @@ def fill_replay_buffer(
     count = len(keep)
 
     actions = np.asarray(full.actions)[keep]
-    params = dataset_dist_params(actions, buffer.action_space, action_std, discrete_epsilon)
+    params = dataset_mu(actions, buffer.action_space, action_std, discrete_epsilon)
     if isinstance(buffer.action_space, spaces.Box):
         actions = normalize_box_actions(actions, buffer.action_space)
     terminations = np.asarray(full.terminations, dtype=bool)[keep]
@@ -170,13 +170,13 @@ def fill_replay_buffer(
     buffer.dones[:count, 0] = terminations | truncations
     if buffer.handle_timeout_termination:
         buffer.timeouts[:count, 0] = truncations & ~terminations
-    buffer.dist_params[:count, 0] = params
+    buffer.mu[:count, 0] = params
     buffer.pos = count % size
     buffer.full = count == size
 
 
 def _write_obs(
-    buffer: QWRReplayBuffer | DictQWRReplayBuffer,
+    buffer: WeightedRegressionReplayBuffer | DictWeightedRegressionReplayBuffer,
     name: str,
     obs: np.ndarray | dict[str, np.ndarray],
     keep: np.ndarray,

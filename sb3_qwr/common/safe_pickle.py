@@ -50,7 +50,9 @@ ALLOWED_GLOBALS = frozenset(
         # SB3's and sb3-qwr's replay buffers, VecNormalize statistics
         ("stable_baselines3.common.buffers", "ReplayBuffer"),
         ("stable_baselines3.common.buffers", "DictReplayBuffer"),
-        ("sb3_qwr.common.buffers", "QWRReplayBuffer"),
+        ("sb3_qwr.common.buffers", "WeightedRegressionReplayBuffer"),
+        ("sb3_qwr.common.buffers", "DictWeightedRegressionReplayBuffer"),
+        ("sb3_qwr.common.buffers", "QWRReplayBuffer"),  # files written by sb3-qwr 0.2
         ("sb3_qwr.common.buffers", "DictQWRReplayBuffer"),
         ("sb3_qwr.buffers", "QWRReplayBuffer"),  # files written by sb3-qwr 0.1
         ("sb3_qwr.buffers", "DictQWRReplayBuffer"),
