@@ -183,11 +183,11 @@ def instrument(model: QWR) -> PhaseTimer:
     # A phase draws its batches in chunks (``sample_batches``); the gathers happen in these two methods.
     buffer._qwr_chunk = timer.wrap("sample_critic", buffer._qwr_chunk)  # type: ignore[method-assign]
     buffer.sample_states = timer.wrap("sample_actor", buffer.sample_states)  # type: ignore[method-assign]
-    if "critic_target_values" in model._compiled_hooks:  # compiled during the warm-up: time the compiled hook
+    if "td_targets" in model._compiled_hooks:  # compiled during the warm-up: time the compiled hook
         hooks = model._compiled_hooks
-        hooks["critic_target_values"] = timer.wrap("critic_target", hooks["critic_target_values"])
+        hooks["td_targets"] = timer.wrap("critic_target", hooks["td_targets"])
     else:  # the targets of a whole target window at once (QWR's phase-batched passes)
-        model.critic_window_targets = timer.wrap("critic_target", model.critic_window_targets)  # type: ignore[method-assign]
+        model.window_td_targets = timer.wrap("critic_target", model.window_td_targets)  # type: ignore[method-assign]
     model._train_critic = timer.wrap("critic_phase", model._train_critic)  # type: ignore[method-assign]
     model._train_actor = timer.wrap("actor_phase", model._train_actor)  # type: ignore[method-assign]
     model.collect_rollouts = timer.wrap("collect", model.collect_rollouts)  # type: ignore[method-assign]
@@ -272,10 +272,10 @@ def qwr_iteration_flops(model: QWR) -> dict[str, float]:
     model.n_critic_steps = model.n_actor_steps = 1
     try:
         with FlopCounterMode(display=False) as counter:
-            model._train_critic(model.batch_size, stats)
+            model._train_critic(model.batch_size, stats, model.n_critic_steps)
         critic = float(counter.get_total_flops())
         with FlopCounterMode(display=False) as counter:
-            model._train_actor(model.batch_size, stats)
+            model._train_actor(model.batch_size, stats, model.n_actor_steps)
         actor = float(counter.get_total_flops())
     finally:
         model.n_critic_steps, model.n_actor_steps = steps

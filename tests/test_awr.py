@@ -109,7 +109,7 @@ def test_critic_target_is_td_lambda_return_of_the_trajectory(n_step_horizon: int
     np.random.seed(0)
     data = model.replay_buffer.sample(64)
     with th.no_grad():
-        target = model.critic_target_values(data)
+        target = model.td_targets(data)
     gamma = model.gamma
     for row in range(64):
         length = int(data.valid[row].sum())
@@ -143,7 +143,7 @@ def test_actor_loss_weights_the_buffer_actions_by_return_minus_value():
         expected_loss = float(-(weights * log_pi_a).mean())
     stats: dict[str, list[th.Tensor]] = {"actor_loss": [], "weight_mean": [], "weight_max": []}
     np.random.seed(1)
-    model._train_actor(model.batch_size, stats)
+    model._train_actor(model.batch_size, stats, model.n_actor_steps)
     assert float(stats["actor_loss"][0]) == pytest.approx(expected_loss, rel=1e-5)
     assert all(th.equal(a, b) for a, b in zip(critic_before, model.critic.parameters(), strict=True))
     assert not all(th.equal(a, b) for a, b in zip(actor_before, model.actor.parameters(), strict=True))

@@ -148,7 +148,7 @@ def test_non_finite_training_phase_restores_the_networks():
     model = QWR("MlpPolicy", "Pendulum-v1", **SMALL).learn(100)
     before = [p.detach().clone() for p in model.policy.parameters()]
     adam_steps = [state["step"].clone() for state in model.critic.optimizer.state.values()]
-    model.critic_window_targets = lambda batches: [th.full((d.rewards.shape[0],), NAN) for d in batches]  # type: ignore[method-assign]
+    model.window_td_targets = lambda batches: [th.full((d.rewards.shape[0],), NAN) for d in batches]  # type: ignore[method-assign]
     with pytest.raises(FloatingPointError, match=r"non-finite target .* restored .* VecCheckNan"):
         model.train(1, model.batch_size)
     for old, new in zip(before, model.policy.parameters(), strict=True):

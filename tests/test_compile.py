@@ -17,9 +17,9 @@ def test_compiled_hooks_match_eager_with_the_same_random_stream(env_id):
     included (PyTorch's generator, not inductor's: with inductor's the sampled backups would differ by far more)."""
     model = QWR("MlpPolicy", env_id, device="cpu", **FAST).learn(400)
     np.random.seed(0)
-    data = model.replay_buffer.sample(64)
+    data = model.fill_next_mu(model.replay_buffer.sample(64)).samples
     model.compile_updates = True
-    for name in ("critic_target_values", "actor_loss"):
+    for name in ("td_targets", "actor_loss"):
         compiled = model._hook(name)
         assert compiled is not getattr(model, name)
         outputs = []
@@ -40,7 +40,7 @@ def test_compiled_hooks_match_eager_with_the_same_random_stream(env_id):
 @pytest.mark.parametrize(("algo", "env_id", "precision"), [(QWR, "Pendulum-v1", "bf16"), (AWR, "CartPole-v1", "fp32")])
 def test_compile_updates_trains_saves_and_loads(algo, env_id, precision, tmp_path):
     model = algo("MlpPolicy", env_id, precision=precision, compile_updates=True, device="cpu", **FAST).learn(400)
-    assert set(model._compiled_hooks) == {"critic_target_values", "actor_loss"}
+    assert set(model._compiled_hooks) == {"td_targets", "actor_loss"}
     for param in model.policy.parameters():
         assert param.dtype == th.float32 and th.isfinite(param).all()
     assert model._n_updates == 2 * 10
@@ -49,7 +49,7 @@ def test_compile_updates_trains_saves_and_loads(algo, env_id, precision, tmp_pat
     assert loaded.compile_updates is True and loaded._compiled_hooks == {}
     loaded.set_env(gym.make(env_id))
     loaded.learn(200)
-    assert set(loaded._compiled_hooks) == {"critic_target_values", "actor_loss"}
+    assert set(loaded._compiled_hooks) == {"td_targets", "actor_loss"}
 
 
 def test_a_failed_compilation_names_the_fix(monkeypatch):

@@ -16,7 +16,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.logger import configure
 
 from sb3_qwr import QWR
-from sb3_qwr.common.dataset_buffer import dataset_dist_params, make_replay_buffer
+from sb3_qwr.offline.buffer import dataset_mu, make_replay_buffer
 from sb3_qwr.datasets import main as make_dataset_main
 from sb3_qwr.offline import (
     OfflineDataset,
@@ -375,15 +375,15 @@ def test_load_dataset_validates_before_replacing_the_buffer() -> None:
 # mu and the replay buffer
 def test_dataset_mu() -> None:
     box = spaces.Box(np.array([-2.0, 0.0], np.float32), np.array([2.0, 10.0], np.float32))
-    params = dataset_dist_params(np.array([[1.0, 10.0], [-2.0, 5.0]]), box)
+    params = dataset_mu(np.array([[1.0, 10.0], [-2.0, 5.0]]), box)
     np.testing.assert_allclose(params, [[0.5, 1.0, 0.4, 0.4], [-1.0, 0.0, 0.4, 0.4]])
-    logits = dataset_dist_params(np.array([2, 0]), spaces.Discrete(3), discrete_epsilon=0.3)
+    logits = dataset_mu(np.array([2, 0]), spaces.Discrete(3), discrete_epsilon=0.3)
     probs = th.softmax(th.as_tensor(logits), dim=-1).numpy()
     np.testing.assert_allclose(probs, [[0.1, 0.1, 0.8], [0.8, 0.1, 0.1]], rtol=1e-6)
-    shifted = dataset_dist_params(np.array([5]), spaces.Discrete(3, start=4), discrete_epsilon=0.3)
+    shifted = dataset_mu(np.array([5]), spaces.Discrete(3, start=4), discrete_epsilon=0.3)
     np.testing.assert_allclose(np.exp(shifted), [[0.1, 0.8, 0.1]], rtol=1e-6)
     with pytest.raises(ValueError, match="discrete_epsilon"):
-        dataset_dist_params(np.array([0]), spaces.Discrete(3), discrete_epsilon=0.0)
+        dataset_mu(np.array([0]), spaces.Discrete(3), discrete_epsilon=0.0)
 
 
 def test_replay_buffer_contents() -> None:
@@ -403,7 +403,7 @@ def test_replay_buffer_contents() -> None:
     np.testing.assert_allclose(buffer.next_observations[:, 0, 0], [1, 2, 2, 4, 5])
     np.testing.assert_array_equal(buffer.dones[:, 0], [0, 0, 1, 0, 1])
     np.testing.assert_array_equal(buffer.timeouts[:, 0], [0, 0, 0, 0, 1])
-    np.testing.assert_allclose(buffer.dist_params[:, 0], [[-1, 0.4], [0, 0.4], [1, 0.4], [0.5, 0.4], [0.5, 0.4]])
+    np.testing.assert_allclose(buffer.mu[:, 0], [[-1, 0.4], [0, 0.4], [1, 0.4], [0.5, 0.4], [0.5, 0.4]])
     # A smaller buffer keeps the last transitions.
     with pytest.warns(UserWarning, match="only the last 2 are kept"):
         small = make_replay_buffer(dataset, *PENDULUM_SPACES, buffer_size=2, device="cpu")
@@ -470,7 +470,7 @@ def test_offline_discrete_cartpole(tmp_path: Path) -> None:
         device="cpu",
     )
     model.load_dataset(dataset)
-    np.testing.assert_allclose(th.softmax(th.as_tensor(model.replay_buffer.dist_params[0, 0]), -1).max(), 0.995, rtol=1e-5)
+    np.testing.assert_allclose(th.softmax(th.as_tensor(model.replay_buffer.mu[0, 0]), -1).max(), 0.995, rtol=1e-5)
     model.set_logger(configure(str(tmp_path / "logs"), ["csv"]))
 
     class CountCalls(BaseCallback):

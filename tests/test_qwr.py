@@ -12,7 +12,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from sb3_qwr import QWR
-from sb3_qwr.common.buffers import DictQWRReplayBuffer, QWRReplayBuffer
+from sb3_qwr.common.buffers import DictWeightedRegressionReplayBuffer, WeightedRegressionReplayBuffer
 
 # Small phases keep the tests fast; the algorithm is the same as with the paper's 1000/1000.
 FAST = {
@@ -74,8 +74,8 @@ def test_save_load_gives_identical_predictions(tmp_path):
         assert opt.state_dict()["param_groups"][0]["lr"] == loaded_opt.state_dict()["param_groups"][0]["lr"]
         assert len(loaded_opt.state_dict()["state"]) > 0  # Adam moments came back
     loaded.load_replay_buffer(tmp_path / "buffer.pkl")
-    assert isinstance(loaded.replay_buffer, QWRReplayBuffer)
-    np.testing.assert_array_equal(loaded.replay_buffer.dist_params, model.replay_buffer.dist_params)
+    assert isinstance(loaded.replay_buffer, WeightedRegressionReplayBuffer)
+    np.testing.assert_array_equal(loaded.replay_buffer.mu, model.replay_buffer.mu)
     loaded.learn(200, reset_num_timesteps=False)
     assert loaded.num_timesteps == 600
 
@@ -112,7 +112,7 @@ def test_buffer_stores_the_distribution_that_sampled_each_action():
     obs = th.as_tensor(buffer.observations[:200, 0])
     with th.no_grad():
         params = model.actor.dist_params(obs).numpy()
-    np.testing.assert_allclose(buffer.dist_params[:200, 0], params, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(buffer.mu[:200, 0], params, rtol=1e-5, atol=1e-6)
     mean, std = params[:, :1], params[:, 1:]
     np.testing.assert_allclose(std, 0.4)
     z = (buffer.actions[:200, 0] - mean) / std
@@ -205,7 +205,7 @@ def test_discrete_dict_observations_and_cnn():
             return self._obs(), reward, False, self._t >= 20, {}
 
     model = QWR("MultiInputPolicy", DictIdentity(), seed=0, **FAST)
-    assert isinstance(model.replay_buffer, DictQWRReplayBuffer)
+    assert isinstance(model.replay_buffer, DictWeightedRegressionReplayBuffer)
     model.learn(400)
     model.predict(model.observation_space.sample(), deterministic=True)
 
@@ -306,7 +306,7 @@ def test_updates_per_interaction_with_minus_one():
 
 
 def test_critic_phase_fills_the_missing_mu_with_the_current_actor():
-    """The critic phase's targets equal those of per-batch samples whose missing mu the critic target fills."""
+    """fill_next_mu gives the next states without a stored mu the current actor's distribution, per chunk as per batch."""
     model = QWR(
         "MlpPolicy",
         "Pendulum-v1",
@@ -320,18 +320,19 @@ def test_critic_phase_fills_the_missing_mu_with_the_current_actor():
     ).learn(600)
     np.random.seed(3)
     per_batch = list(model.replay_buffer.sample_batches(4, 64))
-    assert sum(len(batch.missing_next_dist_params) for batch in per_batch) > 0
+    assert sum(len(batch.missing_next_mu) for batch in per_batch) > 0
+    with pytest.raises(ValueError, match=r"model.fill_next_mu\(batch\)"):
+        model.td_targets(next(batch for batch in per_batch if len(batch.missing_next_mu)))
     np.random.seed(3)
-    filled = list(model.replay_buffer.sample_batches(4, 64, fill_missing=model.current_dist_params))
+    (chunk,) = model.replay_buffer.sample_chunks(4, 64)  # one chunk, filled in one pass
+    filled = list(model.fill_next_mu(chunk).batches())
     for plain, prefilled in zip(per_batch, filled, strict=True):
-        assert prefilled.missing_next_dist_params.numel() == 0
-        th.manual_seed(0)
+        assert prefilled.missing_next_mu.numel() == 0
+        th.testing.assert_close(prefilled.next_mu, model.fill_next_mu(plain).samples.next_mu, rtol=1e-6, atol=1e-6)
+        missing = plain.missing_next_mu
         with th.no_grad():
-            expected = model.critic_target_values(plain)
-        th.manual_seed(0)
-        with th.no_grad():
-            actual = model.critic_target_values(prefilled)
-        th.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5)
+            current = model.actor.dist_params(plain.next_observations.reshape(-1, 3)[missing])
+        th.testing.assert_close(prefilled.next_mu.reshape(-1, 2)[missing], current, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("env_id", ["Pendulum-v1", "CartPole-v1"])
@@ -341,13 +342,13 @@ def test_window_targets_equal_the_per_batch_targets(env_id, pass_bytes, monkeypa
 
     monkeypatch.setitem(qwr_module.TARGET_PASS_BYTES, "cpu", pass_bytes)
     model = QWR("MlpPolicy", env_id, seed=0, **FAST).learn(400)
-    batches = list(model.replay_buffer.sample_batches(7, 32, fill_missing=model.current_dist_params))
+    batches = [batch for chunk in model.replay_buffer.sample_chunks(7, 32) for batch in model.fill_next_mu(chunk).batches()]
     th.manual_seed(1)
     with th.no_grad():
-        window = model.critic_window_targets(batches)
+        window = model.window_td_targets(batches)
     th.manual_seed(1)  # the same random draws, batch by batch
     with th.no_grad():
-        per_batch = [model.critic_target_values(data) for data in batches]
+        per_batch = [model.td_targets(data) for data in batches]
     assert len(window) == len(per_batch) == 7
     for ours, reference in zip(window, per_batch, strict=True):
         th.testing.assert_close(ours, reference, rtol=1e-6, atol=1e-5)
@@ -364,8 +365,8 @@ def test_seeded_run_with_window_targets_matches_the_per_batch_run(env_id, monkey
 
     def run(per_batch: bool) -> dict[str, th.Tensor]:
         model = QWR("MlpPolicy", env_id, seed=0, **kwargs)
-        if per_batch:  # the base class's hook: critic_target_values on each batch in turn
-            model.critic_window_targets = lambda batches: WeightedRegressionAlgorithm.critic_window_targets(model, batches)
+        if per_batch:  # the base class's hook: td_targets on each batch in turn
+            model.window_td_targets = lambda batches: WeightedRegressionAlgorithm.window_td_targets(model, batches)
         model.learn(400)  # two iterations
         return model.policy.state_dict()
 

@@ -25,6 +25,7 @@ from stable_baselines3.common.type_aliases import (
     TrainFrequencyUnit,
 )
 from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
+from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
@@ -196,6 +197,10 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
     ):
         self._check_policy_class(policy)
         check_buffer_arguments(batch_size, buffer_size, replay_buffer_class, replay_buffer_kwargs, type(self).__name__)
+        env = maybe_make_env(env, verbose)  # as SB3 does, to check the action space before SB3's own assertions
+        if env is not None:
+            check_action_space(env.action_space, type(self).__name__)
+            self._checked_action_space = env.action_space
         super().__init__(
             policy,
             env,
@@ -254,7 +259,8 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         """Check the hyperparameters and the action space (here once, at construction and at load), then build."""
         self._check_policy_class(self.policy_class)
         check_hyperparameters(self.hyperparameters, vars(self), type(self).__name__)
-        check_action_space(self.action_space, type(self).__name__)
+        if self.__dict__.get("_checked_action_space") is not self.action_space:  # at load
+            check_action_space(self.action_space, type(self).__name__)
         self.replay_buffer_kwargs.pop("n_steps", None)  # what 0.2 wrote into the kwargs it saved
         if self.optimize_memory_usage:
             # SB3 needs it: the final observation of a truncated episode is overwritten by the next reset.
@@ -284,6 +290,7 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         # The critic regresses (1 - gamma) times its target: q_scale maps its outputs back to returns.
         self.q_scale = 1.0 / (1.0 - self.gamma)
         self._last_mu: np.ndarray | None = None
+        self._compiled_hooks = {}  # filled by _hook, never saved
 
     def _create_aliases(self) -> None:
         self.actor = self.policy.actor

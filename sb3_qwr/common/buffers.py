@@ -550,7 +550,7 @@ def check_buffer_arguments(
     for name in ("optimize_memory_usage", "n_step_horizon"):
         if buffer_kwargs and name in buffer_kwargs:
             raise ValueError(
-                f"Pass {name} to {algorithm} itself ({algorithm}(..., {name}=...)), not in `replay_buffer_kwargs`: "
+                f"Pass {name} to {algorithm} itself ({algorithm}(..., {name}={'True' if name == 'optimize_memory_usage' else '...'})), not in `replay_buffer_kwargs`: "
                 "the algorithm gives it to its buffer."
             )
 

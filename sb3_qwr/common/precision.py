@@ -62,6 +62,7 @@ class UpdatePrecisionMixin:
     precision: str
     compile_updates: bool
     device: th.device
+    _compiled_hooks: dict[str, Callable[..., Any]]
     #: The hooks that ``compile_updates`` compiles (not the critic's own forward and backward: no faster compiled).
     _compilable_hooks: ClassVar[tuple[str, ...]] = ("td_targets", "actor_loss")
 
@@ -84,7 +85,6 @@ class UpdatePrecisionMixin:
         """
         if not self.compile_updates or name not in self._compilable_hooks:
             return getattr(self, name)
-        cache: dict[str, Callable[..., Any]] = self.__dict__.setdefault("_compiled_hooks", {})
-        if name not in cache:
-            cache[name] = compile_hook(getattr(self, name), name, type(self).__name__)
-        return cache[name]
+        if name not in self._compiled_hooks:
+            self._compiled_hooks[name] = compile_hook(getattr(self, name), name, type(self).__name__)
+        return self._compiled_hooks[name]

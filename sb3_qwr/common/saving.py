@@ -71,6 +71,7 @@ class SavingMixin(_Base):
             "critic_lr_schedule",
             "_last_mu",
             "_compiled_hooks",
+            "_checked_action_space",
         ]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:

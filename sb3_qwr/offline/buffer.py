@@ -86,8 +86,8 @@ def make_replay_buffer(
     :param device: PyTorch device of the sampled batches.
     :param action_std: Std of ``mu`` for ``Box`` actions, in normalized units (paper: 0.4).
     :param discrete_epsilon: Smoothing of ``mu`` for ``Discrete`` actions.
-    :param replay_buffer_class: ``WeightedRegressionReplayBuffer`` / ``DictWeightedRegressionReplayBuffer`` or a subclass; ``None`` picks one
-        for the observation space.
+    :param replay_buffer_class: ``WeightedRegressionReplayBuffer`` / ``DictWeightedRegressionReplayBuffer`` or a
+        subclass; ``None`` picks one for the observation space.
     :param replay_buffer_kwargs: Further keyword arguments of the buffer (``n_step_horizon`` and ``n_envs`` excluded).
     :return: The filled buffer.
     """
