@@ -61,9 +61,9 @@ from stable_baselines3.common.monitor import Monitor
 from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, write_json
 from benchmarks.offline_peers import PEERS, run_peer, run_record
 from sb3_qwr import AWR, QWR
-from sb3_qwr.offline.buffer import DEFAULT_ACTION_STD
 from sb3_qwr.datasets import make_dataset
 from sb3_qwr.offline import from_minari
+from sb3_qwr.offline.buffer import DEFAULT_ACTION_STD
 
 DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "offline.json"
 DEFAULT_FIGURE = BENCHMARKS_DIR / "offline.png"

@@ -16,7 +16,6 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.logger import configure
 
 from sb3_qwr import QWR
-from sb3_qwr.offline.buffer import dataset_mu, make_replay_buffer
 from sb3_qwr.datasets import main as make_dataset_main
 from sb3_qwr.offline import (
     OfflineDataset,
@@ -27,6 +26,7 @@ from sb3_qwr.offline import (
     from_npz,
     from_replay_buffer,
 )
+from sb3_qwr.offline.buffer import dataset_mu, make_replay_buffer
 
 th.set_num_threads(1)
 

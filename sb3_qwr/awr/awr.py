@@ -10,9 +10,9 @@ import torch as th
 from stable_baselines3.common.policies import BasePolicy
 
 from sb3_qwr.awr.policies import AWRCnnPolicy, AWRMlpPolicy, AWRMultiInputPolicy, AWRPolicy, VCritic
-from sb3_qwr.common.base_class import ActorLoss, WeightedRegressionAlgorithm
-from sb3_qwr.common.buffers import SequenceSamples
+from sb3_qwr.common.base_class import WeightedRegressionAlgorithm
 from sb3_qwr.common.functional import advantage_weights, td_lambda_target
+from sb3_qwr.common.type_aliases import ActorLoss, SequenceSamples
 from sb3_qwr.common.utils import flatten_obs
 from sb3_qwr.offline.training import OfflineTrainingMixin
 

@@ -6,11 +6,12 @@ The base of the weighted-regression algorithms (QWR, AWR): collection that store
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any, ClassVar, NamedTuple, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
+from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
@@ -25,19 +26,18 @@ from stable_baselines3.common.type_aliases import (
     TrainFrequencyUnit,
 )
 from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
-from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
 from sb3_qwr.common.buffers import (
     DictWeightedRegressionReplayBuffer,
     SampleChunk,
-    SequenceSamples,
-    StateSamples,
     WeightedRegressionBufferMixin,
     WeightedRegressionReplayBuffer,
+    buffer_class_for,
     check_buffer_arguments,
     fill_missing_mu,
+    make_online_buffer,
 )
 from sb3_qwr.common.checks import (
     COMMON_HYPERPARAMETERS,
@@ -46,105 +46,63 @@ from sb3_qwr.common.checks import (
     check_action_space,
     check_finite_transition,
     check_hyperparameters,
+    check_policy_class,
 )
 from sb3_qwr.common.policies import Actor, WeightedRegressionPolicy
 from sb3_qwr.common.precision import UpdatePrecisionMixin
 from sb3_qwr.common.saving import SavingMixin
 from sb3_qwr.common.torch_layers import is_convolutional
+from sb3_qwr.common.type_aliases import ActorLoss, SequenceSamples, StateSamples
 
 SelfWeightedRegression = TypeVar("SelfWeightedRegression", bound="WeightedRegressionAlgorithm")
-
-
-class ActorLoss(NamedTuple):
-    """
-    What an actor update minimizes, and the advantage weights it used (for the logs and for diagnostics).
-
-    :param loss: The scalar loss.
-    :param state_weights: ``(B,)`` the regression weight each state of the batch received in total: its
-        advantage weight (AWR), the mean over its ``k`` sampled actions (QWR, ``Box``), or the expectation under
-        ``mu`` (QWR, ``Discrete``). Their mean is the logged ``train/advantage_weight_mean``.
-    :param weight_max: Largest advantage weight of the batch.
-    """
-
-    loss: th.Tensor
-    state_weights: th.Tensor
-    weight_max: th.Tensor
-
-
-class _AddWithMu:
-    """The replay buffer as SB3's ``_store_transition`` sees it: its ``add`` receives the step's ``mu``."""
-
-    def __init__(self, buffer: WeightedRegressionBufferMixin, mu: np.ndarray):
-        self.buffer, self.mu = buffer, mu
-
-    def add(self, *args: Any, **kwargs: Any) -> None:
-        self.buffer.add(*args, **kwargs, mu=self.mu)
 
 
 class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAlgorithm):
     """
     Base of the off-policy weighted-regression algorithms (QWR's Algorithm 2, AWR's Algorithm 1 in the QWR
     paper): every ``train_freq`` interactions, ``n_critic_steps`` critic updates then ``n_actor_steps`` actor
-    updates on batches drawn from a replay buffer that stores, for every transition, the parameters of the
-    distribution ``mu(.|s)`` the action was sampled from.
-
-    A subclass supplies its policies (``policy_aliases`` and their base ``policy_base``), its hyperparameters
-    (``hyperparameters``: name -> checker) and three hooks:
-
-    * :meth:`td_targets`: the critic's regression target for a batch of multi-step sequences;
-    * :meth:`sample_actor_batches`: the batches of the actor updates;
-    * :meth:`actor_loss`: the weighted-regression loss of the actor on that batch.
+    updates on batches of a replay buffer that stores, for every transition, the parameters of the distribution
+    ``mu(.|s)`` its action was sampled from. A subclass supplies ``policy_aliases`` and their ``policy_base``, its
+    ``hyperparameters`` (name -> checker) and three hooks: :meth:`td_targets` (the critic's target for a batch of
+    multi-step sequences), :meth:`sample_actor_batches` and :meth:`actor_loss` (the actor's weighted regression).
 
     Shared choices, from the QWR authors' reference code (trax ``SamplingAWR``) unless said: the critic regresses
     ``(1 - gamma)`` times its target (``q_scale`` maps its outputs back); Adam with ``eps=1e-5``; the gradient
-    norm is clipped at ``max_grad_norm`` (0.5 with a CNN features extractor, 50 otherwise). All environment
-    steps, warm-up included, are taken by the actor (never uniformly at random), so that every stored
-    transition has a ``mu`` of the actor's family; SB3's ``action_noise`` is not supported for that reason.
-    ``train_freq`` in steps counts interactions summed over the ``n_envs`` environments (the paper's 1000
-    interactions per iteration).
+    norm clipped at ``max_grad_norm``. Every environment step, warm-up included, is taken by the actor, so every
+    stored transition has a ``mu`` of the actor's family (SB3's ``action_noise`` is not supported for that reason);
+    ``train_freq`` in steps counts interactions summed over the ``n_envs`` environments.
 
     :param policy: The policy model to use.
     :param env: The environment to learn from (if registered in Gym, can be str).
     :param actor_learning_rate: Actor learning rate; a float or a schedule of the remaining progress (1 to 0).
-    :param critic_learning_rate: Critic learning rate; a float or a schedule. It is also SB3's ``learning_rate``.
+    :param critic_learning_rate: Critic learning rate (also SB3's ``learning_rate``); a float or a schedule.
     :param buffer_size: Size of the replay buffer.
     :param learning_starts: Number of interactions collected (by the actor) before the first training phase.
     :param batch_size: Minibatch size of both the critic and the actor updates.
     :param gamma: Discount factor.
     :param train_freq: Environment interactions collected between training phases.
-    :param n_critic_steps: Critic updates per training phase; -1: as many as interactions were collected since
-        the last phase (SB3's ``gradient_steps=-1``), which keeps the paper's one update per interaction
-        whatever ``train_freq`` (with ``train_freq=1000`` it is the paper's 1000).
+    :param n_critic_steps: Critic updates per training phase; -1: one per interaction collected since the last.
     :param n_actor_steps: Actor updates per training phase; -1 as for ``n_critic_steps``.
     :param target_update_interval: Critic updates between hard copies of the critic into its target.
     :param n_step_horizon: Horizon ``T`` of the multi-step targets (also the replay buffer's).
     :param td_lambda: Lambda of the truncated TD(lambda) combination of the 1..T-step targets.
     :param beta: Temperature of the actor's weights ``exp(A / beta)``.
     :param max_weight: Clip ``w_max`` of the actor's weights; ``None`` disables it.
-    :param max_grad_norm: Clip of the global gradient norm of each update; ``None``: 0.5 for a CNN features
-        extractor, 50 otherwise.
-    :param precision: ``"fp32"`` (default), ``"bf16"`` or ``"bf16-eval"`` (see
-        :class:`~sb3_qwr.common.precision.UpdatePrecisionMixin`). Not ``"bf16"`` by default: it scored below
-        float32 on Walker2d-v5 (``docs/qwr.md``, "Speed"); ``"bf16-eval"``'s parity is being measured.
-    :param compile_updates: Compile the update hooks with ``torch.compile`` at their first call (the eager math up
-        to rounding; needs a C++ compiler on a CPU, Triton on a GPU). Off by default.
-    :param replay_buffer_class: A weighted-regression replay buffer class
-        (``WeightedRegressionReplayBuffer``/``DictWeightedRegressionReplayBuffer`` or a subclass); ``None`` picks
-        one for the observation space.
+    :param max_grad_norm: Clip of each update's gradient norm; ``None``: 0.5 with a CNN extractor, 50 otherwise.
+    :param precision: ``"fp32"``, ``"bf16"`` or ``"bf16-eval"`` (:class:`~sb3_qwr.common.precision.UpdatePrecisionMixin`).
+    :param compile_updates: Compile the update hooks with ``torch.compile`` (the eager math up to rounding).
+    :param replay_buffer_class: A buffer class that stores ``mu``; ``None`` picks one for the observation space.
     :param replay_buffer_kwargs: Keyword arguments of the replay buffer (not its horizon: ``n_step_horizon``).
-    :param optimize_memory_usage: Store each observation once in the replay buffer (SB3's option; it halves the
-        memory of an Atari buffer). Time-limit truncations then end the multi-step targets as terminations do
-        (``handle_timeout_termination=False``, what SB3 requires and the authors' reference code does), since
-        the final observation of a truncated episode is overwritten by the next reset. Not for ``Dict``
-        observations.
+    :param optimize_memory_usage: Store each observation once (SB3's option); time-limit truncations then end the
+        multi-step targets as terminations do (``handle_timeout_termination=False``). Not for ``Dict`` observations.
     :param policy_kwargs: Additional arguments to be passed to the policy on creation.
     :param stats_window_size: Window size for the rollout logging (episodes).
     :param tensorboard_log: The log location for tensorboard (if None, no logging).
     :param verbose: Verbosity level: 0 no output, 1 info, 2 debug.
     :param seed: Seed for the pseudo random generators.
     :param device: Device (cpu, cuda, ...) on which the code should be run ("auto" picks cuda if available).
-    :param _init_setup_model: Whether or not to build the network at the creation of the instance (a subclass
-        with arguments of its own passes ``False`` and builds it once they are set).
+    :param _init_setup_model: Whether to build the networks now (a subclass with arguments of its own passes
+        ``False`` and builds them once they are set).
     """
 
     policy: WeightedRegressionPolicy
@@ -157,8 +115,7 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
     policy_base: ClassVar[type[WeightedRegressionPolicy]] = WeightedRegressionPolicy
     #: Each hyperparameter with its checker, declared once; checked by :meth:`_setup_model` (construction and load).
     hyperparameters: ClassVar[dict[str, Checker]] = COMMON_HYPERPARAMETERS
-    #: Whether the critic target reads ``mu`` at the next states (QWR's sampled backup; AWR's ``V`` does not):
-    #: the critic phase then fills the next states without a stored ``mu`` (:meth:`fill_next_mu`), once per chunk.
+    #: Whether the critic target reads ``mu`` at the next states (QWR's backup): then :meth:`fill_next_mu` per chunk.
     _uses_next_mu: ClassVar[bool] = False
     #: What the critic estimates, in the name of its logged mean (``train/q_mean``, ``train/v_mean``).
     _critic_value_name: ClassVar[str] = "q"
@@ -195,35 +152,20 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
-        self._check_policy_class(policy)
+        check_policy_class(policy, self.policy_base, list(self.policy_aliases), type(self).__name__)
         check_buffer_arguments(batch_size, buffer_size, replay_buffer_class, replay_buffer_kwargs, type(self).__name__)
         env = maybe_make_env(env, verbose)  # as SB3 does, to check the action space before SB3's own assertions
         if env is not None:
             check_action_space(env.action_space, type(self).__name__)
             self._checked_action_space = env.action_space
+        gradient_steps = -1 if -1 in (n_critic_steps, n_actor_steps) else 1
         super().__init__(
-            policy,
-            env,
-            critic_learning_rate,
-            buffer_size,
-            learning_starts,
-            batch_size,
-            tau=1.0,
-            gamma=gamma,
-            train_freq=train_freq,
-            gradient_steps=-1 if -1 in (n_critic_steps, n_actor_steps) else 1,
-            replay_buffer_class=replay_buffer_class,
-            replay_buffer_kwargs=replay_buffer_kwargs,
-            optimize_memory_usage=optimize_memory_usage,
-            policy_kwargs=policy_kwargs,
-            stats_window_size=stats_window_size,
-            tensorboard_log=tensorboard_log,
-            verbose=verbose,
-            device=device,
-            seed=seed,
-            sde_support=False,
-            support_multi_env=True,
-        )
+            policy, env, critic_learning_rate, buffer_size, learning_starts, batch_size, tau=1.0, gamma=gamma,
+            train_freq=train_freq, gradient_steps=gradient_steps, replay_buffer_class=replay_buffer_class,
+            replay_buffer_kwargs=replay_buffer_kwargs, optimize_memory_usage=optimize_memory_usage,
+            policy_kwargs=policy_kwargs, stats_window_size=stats_window_size, tensorboard_log=tensorboard_log,
+            verbose=verbose, device=device, seed=seed, sde_support=False, support_multi_env=True,
+        )  # fmt: skip
         self.actor_learning_rate = actor_learning_rate
         self.critic_learning_rate = critic_learning_rate
         self.n_critic_steps = n_critic_steps
@@ -244,41 +186,19 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         """Whether a phase makes one update per interaction collected (``n_critic_steps`` or ``n_actor_steps`` -1)."""
         return -1 in (self.n_critic_steps, self.n_actor_steps)
 
-    def _check_policy_class(self, policy: Any) -> None:
-        if isinstance(policy, str) or (isinstance(policy, type) and issubclass(policy, self.policy_base)):
-            return
-        name = getattr(policy, "__name__", type(policy).__name__)
-        module = getattr(policy, "__module__", "?")
-        raise ValueError(
-            f"{type(self).__name__} needs one of its own policies ({', '.join(self.policy_aliases)} or a subclass of "
-            f"{self.policy_base.__name__}), got {name} from {module}. When loading a file, this means it was saved "
-            "by another algorithm: load it with that algorithm's class."
-        )
-
     def _setup_model(self) -> None:
         """Check the hyperparameters and the action space (here once, at construction and at load), then build."""
-        self._check_policy_class(self.policy_class)
+        check_policy_class(self.policy_class, self.policy_base, list(self.policy_aliases), type(self).__name__)
         check_hyperparameters(self.hyperparameters, vars(self), type(self).__name__)
         if self.__dict__.get("_checked_action_space") is not self.action_space:  # at load
             check_action_space(self.action_space, type(self).__name__)
         self.replay_buffer_kwargs.pop("n_steps", None)  # what 0.2 wrote into the kwargs it saved
-        if self.optimize_memory_usage:
-            # SB3 needs it: the final observation of a truncated episode is overwritten by the next reset.
+        if self.optimize_memory_usage:  # SB3 needs it: a truncated episode's final observation is overwritten
             self.replay_buffer_kwargs.setdefault("handle_timeout_termination", False)
         if self.replay_buffer_class is None:
-            dict_obs = isinstance(self.observation_space, spaces.Dict)
-            self.replay_buffer_class = DictWeightedRegressionReplayBuffer if dict_obs else WeightedRegressionReplayBuffer
+            self.replay_buffer_class = buffer_class_for(self.observation_space)
         if self.replay_buffer is None:  # built here, with the horizon given explicitly (SB3 then keeps it)
-            self.replay_buffer = self.replay_buffer_class(  # type: ignore[call-arg]
-                self.buffer_size,
-                self.observation_space,
-                self.action_space,
-                device=self.device,
-                n_envs=self.n_envs,
-                optimize_memory_usage=self.optimize_memory_usage,
-                n_step_horizon=self.n_step_horizon,
-                **self.replay_buffer_kwargs,
-            )
+            self.replay_buffer = make_online_buffer(self)
         super()._setup_model()
         self._create_aliases()
         self.actor_lr_schedule = FloatSchedule(self.actor_learning_rate)
@@ -300,15 +220,13 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
     # Collection
     def _sample_action(self, learning_starts: int, action_noise: Any = None, n_envs: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """
-        Sample each env's action from the actor's distribution, and keep that distribution (the step's ``mu``)
-        for :meth:`_store_transition`. Warm-up steps (before ``learning_starts``) are taken by the actor too: a
-        uniform action would have no ``mu`` of the actor's family to store.
+        Sample each env's action from the actor, keeping its distribution (the step's ``mu``) for
+        :meth:`_store_transition`; warm-up steps too (a uniform action would have no ``mu`` to store).
 
         :param learning_starts: Unused (see above).
         :param action_noise: Unused (not supported).
         :param n_envs: Number of environments.
-        :return: The action for the environment (clipped and rescaled to its bounds for ``Box``) and the action
-            for the buffer (the unclipped sample in ``[-1, 1]`` units).
+        :return: The action for the environment (clipped and rescaled for ``Box``) and for the buffer (the sample).
         """
         assert self._last_obs is not None, "self._last_obs was not set"
         obs_tensor, _ = self.policy.obs_to_tensor(self._last_obs)
@@ -336,7 +254,7 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         assert isinstance(replay_buffer, WeightedRegressionBufferMixin) and self._last_mu is not None
         check_finite_transition("reward", reward, self.num_timesteps, type(self).__name__)
         check_finite_transition("next observation", new_obs, self.num_timesteps, type(self).__name__)
-        with_mu = _AddWithMu(replay_buffer, self._last_mu)
+        with_mu = replay_buffer.with_mu(self._last_mu)
         super()._store_transition(with_mu, buffer_action, new_obs, reward, dones, infos)  # type: ignore[arg-type]
 
     def collect_rollouts(
@@ -349,10 +267,7 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         learning_starts: int = 0,
         log_interval: int | None = None,
     ) -> RolloutReturn:
-        """
-        As SB3's, except that ``train_freq`` in steps counts interactions summed over the ``n_envs``
-        environments (the paper's 1000 interactions per iteration), not steps of the vectorized environment.
-        """
+        """SB3's; ``train_freq`` in steps counts interactions summed over the envs (the paper's 1000 per iteration)."""
         if action_noise is not None:
             raise ValueError(
                 f"{type(self).__name__} does not support action_noise: its exploration is the actor's own Gaussian."
@@ -369,12 +284,8 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         tb_log_name: str = "run",
         progress_bar: bool = False,
     ) -> tuple[int, BaseCallback]:
-        if self.env is not None and self.replay_buffer is not None and self.replay_buffer.n_envs != self.env.num_envs:
-            raise ValueError(
-                f"The replay buffer has {self.replay_buffer.n_envs} env column(s) but the environment has "
-                f"{self.env.num_envs} envs (a buffer filled by load_dataset has one): continue online with "
-                f"{self.replay_buffer.n_envs} env(s), or train with a new buffer (a model built for the new environment)."
-            )
+        if self.env is not None and self.replay_buffer is not None:
+            self.replay_buffer.check_n_envs(self.env.num_envs)
         # The env is about to be reset: close the open episode in the buffer so that no multi-step
         # sequence runs from it into the next one.
         if (reset_num_timesteps or self._last_obs is None) and self.replay_buffer is not None:
@@ -388,12 +299,10 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
     # Training
     def train(self, gradient_steps: int, batch_size: int = 256) -> None:
         """
-        Run training phases, each ``n_critic_steps`` critic updates then ``n_actor_steps`` actor updates.
-        ``learn`` calls it once per iteration.
+        Training phases (``learn`` runs one per iteration), each ``n_critic_steps`` then ``n_actor_steps`` updates.
 
-        :param gradient_steps: Number of training phases (1 per iteration in ``learn``); when ``n_critic_steps``
-            or ``n_actor_steps`` is -1, one phase, and ``gradient_steps`` is the number of interactions collected
-            since the last one (SB3's ``gradient_steps=-1``), the count of those updates.
+        :param gradient_steps: Number of phases; with ``n_critic_steps`` or ``n_actor_steps`` -1, one phase, and
+            this is the number of interactions collected since the last one (SB3's ``gradient_steps=-1``).
         :param batch_size: Minibatch size.
         """
         phases, n_critic, n_actor = 1, self.n_critic_steps, self.n_actor_steps
@@ -407,8 +316,7 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         update_learning_rate(self.actor.optimizer, self.actor_lr_schedule(self._current_progress_remaining))
         stats: dict[str, list[th.Tensor]] = defaultdict(list)
         for _ in range(phases):
-            # Each phase trains one network; the other only evaluates (evaluation mode, as SB3 keeps its targets:
-            # BatchNorm statistics do not move and Dropout is off on the target side).
+            # Each phase trains one network; the other only evaluates (evaluation mode, as SB3 keeps its targets).
             self.actor.set_training_mode(False)
             self.critic.set_training_mode(True)
             self._train_critic(batch_size, stats, n_critic)
@@ -423,9 +331,8 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
     def _train_critic(self, batch_size: int, stats: dict[str, list[th.Tensor]], n_updates: int) -> None:
         batch_iterator, done = self._critic_batches(n_updates, batch_size), 0
         while done < n_updates:
-            # Hard copy of the critic into its target every target_update_interval updates. The target network is
-            # then fixed until the next copy, so the targets of all the window's batches are computed before its
-            # updates (hook of the algorithm: in a few large passes where it can), with the same random draws.
+            # Hard copy of the critic into its target every target_update_interval updates; the target network is
+            # then fixed, so the window's targets are computed before its updates (with the same random draws).
             window = list(itertools.islice(batch_iterator, min(self.target_update_interval, n_updates - done)))
             self.critic_target.load_state_dict(self.critic.state_dict())
             with th.no_grad(), self._autocast():
@@ -435,10 +342,7 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
                 with self._autocast(trains=True):
                     prediction = self.critic(data.observations, data.actions).squeeze(-1).float()
                 loss = F.mse_loss(prediction, target / self.q_scale)
-                self.critic.optimizer.zero_grad()
-                loss.backward()
-                th.nn.utils.clip_grad_norm_(self.critic.parameters(), self._max_grad_norm)
-                self.critic.optimizer.step()
+                self._gradient_step(self.critic, loss)
                 stats["critic_loss"].append(loss.detach())
                 stats["critic_value"].append(prediction.detach().mean() * self.q_scale)
                 stats["target"].append(target)
@@ -452,12 +356,10 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
 
     def fill_next_mu(self, chunk: SampleChunk | SequenceSamples) -> SampleChunk:
         """
-        Give the next states that have no stored ``mu`` (the final observation of an episode, a step not yet
-        written) the current actor's distribution, in one pass for the whole chunk (no gradient, under
-        :meth:`_autocast`). The one place where a missing ``mu`` is filled.
+        The one place where a missing ``mu`` is filled: next states without one (an episode's final observation,
+        a step not yet written) get the current actor's distribution, in one pass for the chunk.
 
-        :param chunk: A chunk of :meth:`~sb3_qwr.common.buffers.WeightedRegressionBufferMixin.sample_chunks`, or
-            one batch of ``sample``.
+        :param chunk: A chunk of the buffer's ``sample_chunks``, or one batch of ``sample``.
         :return: The chunk with every next ``mu`` set (``.samples`` is the batch when one was given).
         """
         if isinstance(chunk, SequenceSamples):
@@ -475,31 +377,31 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
             # Weighted regression of the actor (hooks of the algorithm)
             with self._autocast(trains=True):  # the hook evaluates its weights under _autocast() itself
                 actor_loss = actor_loss_fn(data)
-            self.actor.optimizer.zero_grad()
-            actor_loss.loss.backward()
-            th.nn.utils.clip_grad_norm_(self.actor.parameters(), self._max_grad_norm)
-            self.actor.optimizer.step()
+            self._gradient_step(self.actor, actor_loss.loss)
             stats["actor_loss"].append(actor_loss.loss.detach())
             stats["weight_mean"].append(actor_loss.state_weights.detach().mean())
             stats["weight_max"].append(actor_loss.weight_max.detach())
 
+    def _gradient_step(self, network: BaseModel, loss: th.Tensor) -> None:
+        """One optimizer step of ``network`` on ``loss``, its gradient norm clipped at ``max_grad_norm``."""
+        network.optimizer.zero_grad()
+        loss.backward()
+        th.nn.utils.clip_grad_norm_(network.parameters(), self._max_grad_norm)
+        network.optimizer.step()
+
     def td_targets(self, data: SequenceSamples) -> th.Tensor:
         """
-        Hook: the critic's regression target for a batch of multi-step sequences, in return units (float32; called
-        under :meth:`_autocast` and ``no_grad``).
+        Hook: the critic's target for a batch of multi-step sequences, float32 in return units (under ``no_grad``).
 
-        :param data: A batch of the replay buffer (with every next ``mu`` set, see :meth:`fill_next_mu`, if the
-            algorithm reads it).
+        :param data: A batch (every next ``mu`` set, :meth:`fill_next_mu`, if the algorithm reads it).
         :return: ``(B,)`` targets.
         """
         raise NotImplementedError
 
     def window_td_targets(self, batches: list[SequenceSamples]) -> list[th.Tensor]:
         """
-        Hook: the targets of the batches of one target window (between two copies of the critic into its target,
-        so the target network is the same for all; called under :meth:`_autocast` and ``no_grad``). By default
-        :meth:`td_targets` (compiled with ``compile_updates``) on each batch in turn; an algorithm may compute
-        them in fewer, larger passes, drawing the same random numbers in the same order.
+        Hook: the targets of one target window's batches (one target network for all). By default
+        :meth:`td_targets` on each in turn; an algorithm may use fewer, larger passes with the same random draws.
 
         :param batches: The window's batches, in update order.
         :return: Their ``(B,)`` targets, in the same order.
@@ -509,20 +411,14 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
 
     def sample_actor_batches(self, n_batches: int, batch_size: int) -> Iterator[SequenceSamples] | Iterator[StateSamples]:
         """
-        Hook: the batches of an actor phase, one per update (drawn in chunks by the replay buffer).
-
-        :param n_batches: Number of batches (``n_actor_steps``).
-        :param batch_size: Minibatch size.
-        :return: The batches.
+        Hook: the batches of an actor phase, one per update. :param n_batches: How many. :param batch_size: Their
+        size. :return: The batches.
         """
         raise NotImplementedError
 
     def actor_loss(self, data: Any) -> ActorLoss:
         """
-        Hook: the actor's weighted-regression loss on a batch of :meth:`sample_actor_batches` (float32; called under
-        :meth:`_autocast`).
-
-        :param data: The batch.
+        Hook: the actor's weighted-regression loss (float32). :param data: A batch of :meth:`sample_actor_batches`.
         :return: The loss and the advantage weights' statistics.
         """
         raise NotImplementedError
@@ -532,18 +428,20 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/actor_learning_rate", self.actor.optimizer.param_groups[0]["lr"])
         self.logger.record("train/critic_learning_rate", self.critic.optimizer.param_groups[0]["lr"])
+        values: dict[str, th.Tensor] = {}
         if stats["critic_loss"]:
             targets = th.cat(stats["target"])
-            self.logger.record("train/critic_loss", th.stack(stats["critic_loss"]).mean().item())
-            self.logger.record(f"train/{self._critic_value_name}_mean", th.stack(stats["critic_value"]).mean().item())
-            self.logger.record("train/target_mean", targets.mean().item())
-            self.logger.record("train/target_std", targets.std().item())
-            self.logger.record("train/target_min", targets.min().item())
-            self.logger.record("train/target_max", targets.max().item())
+            values["critic_loss"] = th.stack(stats["critic_loss"]).mean()
+            values[f"{self._critic_value_name}_mean"] = th.stack(stats["critic_value"]).mean()
+            values.update(
+                target_mean=targets.mean(), target_std=targets.std(), target_min=targets.min(), target_max=targets.max()
+            )
         if stats["actor_loss"]:
-            self.logger.record("train/actor_loss", th.stack(stats["actor_loss"]).mean().item())
-            self.logger.record("train/advantage_weight_mean", th.stack(stats["weight_mean"]).mean().item())
-            self.logger.record("train/advantage_weight_max", th.stack(stats["weight_max"]).max().item())
+            values["actor_loss"] = th.stack(stats["actor_loss"]).mean()
+            values["advantage_weight_mean"] = th.stack(stats["weight_mean"]).mean()
+            values["advantage_weight_max"] = th.stack(stats["weight_max"]).max()
+        for name, value in zip(values, th.stack(list(values.values())).tolist() if values else [], strict=True):
+            self.logger.record(f"train/{name}", value)
 
     def learn(
         self: SelfWeightedRegression,
@@ -555,11 +453,5 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         progress_bar: bool = False,
     ) -> SelfWeightedRegression:
         """SB3's ``learn``; the TensorBoard run is named after the algorithm (``QWR_1``, ``AWR_1``) by default."""
-        return super().learn(
-            total_timesteps=total_timesteps,
-            callback=callback,
-            log_interval=log_interval,
-            tb_log_name=type(self).__name__ if tb_log_name is None else tb_log_name,
-            reset_num_timesteps=reset_num_timesteps,
-            progress_bar=progress_bar,
-        )
+        tb_log_name = type(self).__name__ if tb_log_name is None else tb_log_name
+        return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)

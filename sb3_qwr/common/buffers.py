@@ -10,7 +10,7 @@ layout ``(buffer_size, n_envs, ...)`` so that ``save_replay_buffer``/``load_repl
 as for SAC. The names of 0.2 (``QWRReplayBuffer``, ``DictQWRReplayBuffer``, ...) are aliases, so saved files load.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -22,54 +22,8 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_qwr.common.checks import check_batch_fits
 from sb3_qwr.common.distributions import centered_mu, make_distribution
+from sb3_qwr.common.type_aliases import MuFn, SequenceSamples, StateSamples
 from sb3_qwr.common.utils import flatten_obs, index_obs
-
-#: Computes the distribution parameters ``(M, P)`` of ``M`` observations (the current actor's, for next states
-#: with no stored ``mu``).
-MuFn = Callable[[th.Tensor | TensorDict], th.Tensor]
-
-
-class SequenceSamples(NamedTuple):
-    """
-    A batch for the critic: transitions ``i`` with the ``T`` transitions that follow them.
-
-    ``B`` is the batch size, ``T`` the horizon, ``P`` the number of distribution parameters.
-
-    :param observations: ``s_i``, shape ``(B, *obs_shape)`` (a dict of such tensors for Dict observations).
-    :param actions: ``a_i``, shape ``(B, action_dim)``.
-    :param mu: parameters of ``mu(.|s_i)``, shape ``(B, P)``.
-    :param next_observations: next observation of transitions ``i .. i+T-1``, shape ``(B, T, *obs_shape)``.
-    :param next_mu: stored ``mu`` at those next observations, shape ``(B, T, P)``; zeros where no
-        ``mu`` is stored (see ``missing_next_mu``).
-    :param missing_next_mu: indices into the flattened ``B * T`` next states that have no stored
-        ``mu`` (the final observation of an episode, or a step not yet written): the current actor's
-        distribution is used there.
-    :param rewards: rewards of transitions ``i .. i+T-1``, shape ``(B, T)``.
-    :param terminations: 1 where the transition ended its episode by a true termination, shape ``(B, T)``.
-    :param valid: True for the transitions that belong to the sequence (a prefix per row), shape ``(B, T)``.
-    """
-
-    observations: th.Tensor | TensorDict
-    actions: th.Tensor
-    mu: th.Tensor
-    next_observations: th.Tensor | TensorDict
-    next_mu: th.Tensor
-    missing_next_mu: th.Tensor
-    rewards: th.Tensor
-    terminations: th.Tensor
-    valid: th.Tensor
-
-
-class StateSamples(NamedTuple):
-    """
-    A batch for the actor: states and the parameters of the policy that acted in them.
-
-    :param observations: ``s``, shape ``(B, *obs_shape)`` (or a dict of such tensors).
-    :param mu: parameters of ``mu(.|s)``, shape ``(B, P)``.
-    """
-
-    observations: th.Tensor | TensorDict
-    mu: th.Tensor
 
 
 class SequenceIndex(NamedTuple):
@@ -176,6 +130,23 @@ class WeightedRegressionBufferMixin:
         """
         self.mu[self.pos] = self._mu_of_step(mu, action)
         super().add(obs, next_obs, action, reward, done, infos)  # type: ignore[misc]
+
+    def check_n_envs(self, n_envs: int) -> None:
+        """:param n_envs: The environment's number of envs, which must be the buffer's env columns."""
+        if self.n_envs != n_envs:
+            raise ValueError(
+                f"The replay buffer has {self.n_envs} env column(s) but the environment has {n_envs} envs (a buffer "
+                f"filled by load_dataset has one): continue online with {self.n_envs} env(s), or train with a new "
+                "buffer (a model built for the new environment)."
+            )
+
+    def with_mu(self, mu: np.ndarray) -> "MuWriter":
+        """
+        :param mu: ``(n_envs, P)`` parameters of the step's sampling distributions.
+        :return: This buffer as SB3's ``OffPolicyAlgorithm._store_transition`` uses it (it calls ``add`` without
+            extra data): an object whose ``add`` writes the step with ``mu``.
+        """
+        return MuWriter(self, mu)
 
     def _mu_of_step(self, mu: np.ndarray | None, action: np.ndarray) -> np.ndarray:
         """:return: The ``(n_envs, P)`` parameters to store for one step (see :meth:`add`)."""
@@ -452,6 +423,22 @@ class DictWeightedRegressionReplayBuffer(WeightedRegressionBufferMixin, DictRepl
         return {key: self.to_torch(value) for key, value in obs.items()}
 
 
+class MuWriter:
+    """
+    A buffer's ``add`` with one step's ``mu`` bound to it (see :meth:`WeightedRegressionBufferMixin.with_mu`).
+
+    :param buffer: The buffer.
+    :param mu: ``(n_envs, P)`` parameters.
+    """
+
+    def __init__(self, buffer: WeightedRegressionBufferMixin, mu: np.ndarray):
+        self.buffer, self.mu = buffer, mu
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        """:param args: ``add``'s arguments. :param kwargs: Its keyword arguments, without ``mu``."""
+        self.buffer.add(*args, **{**kwargs, "mu": self.mu})
+
+
 class SampleChunk(NamedTuple):
     """
     Several batches of :meth:`~WeightedRegressionBufferMixin.sample` gathered at once, one after the other.
@@ -547,12 +534,40 @@ def check_buffer_arguments(
             "leave `replay_buffer_class=None` or pass a subclass of WeightedRegressionReplayBuffer / "
             "DictWeightedRegressionReplayBuffer."
         )
-    for name in ("optimize_memory_usage", "n_step_horizon"):
+    for name, example in (("optimize_memory_usage", "True"), ("n_step_horizon", "3")):
         if buffer_kwargs and name in buffer_kwargs:
             raise ValueError(
-                f"Pass {name} to {algorithm} itself ({algorithm}(..., {name}={'True' if name == 'optimize_memory_usage' else '...'})), not in `replay_buffer_kwargs`: "
-                "the algorithm gives it to its buffer."
+                f"Pass {name} to {algorithm} itself ({algorithm}(..., {name}={example})), not in "
+                "`replay_buffer_kwargs`: the algorithm gives it to its buffer."
             )
+
+
+def buffer_class_for(
+    observation_space: spaces.Space,
+) -> type[WeightedRegressionReplayBuffer] | type[DictWeightedRegressionReplayBuffer]:
+    """:param observation_space: A model's observation space. :return: The buffer class for it."""
+    dict_obs = isinstance(observation_space, spaces.Dict)
+    return DictWeightedRegressionReplayBuffer if dict_obs else WeightedRegressionReplayBuffer
+
+
+def make_online_buffer(model: Any) -> WeightedRegressionBufferMixin:
+    """
+    The replay buffer of a weighted-regression model, built from its attributes with the horizon given
+    explicitly (``n_step_horizon``), never through the user's ``replay_buffer_kwargs``.
+
+    :param model: The model (its ``replay_buffer_class`` set).
+    :return: The empty buffer.
+    """
+    return model.replay_buffer_class(
+        model.buffer_size,
+        model.observation_space,
+        model.action_space,
+        device=model.device,
+        n_envs=model.n_envs,
+        optimize_memory_usage=model.optimize_memory_usage,
+        n_step_horizon=model.n_step_horizon,
+        **model.replay_buffer_kwargs,
+    )
 
 
 # The names of 0.1 and 0.2, under which saved replay buffers and checkpoints pickled these classes.

@@ -242,6 +242,25 @@ class PhaseSnapshot:
             )
 
 
+def check_policy_class(policy: Any, base: type, aliases: list[str], algorithm: str) -> None:
+    """
+    Raise a ``ValueError`` unless ``policy`` is an alias or a subclass of the algorithm's policy base.
+
+    :param policy: The ``policy`` argument (or the class a loaded file names).
+    :param base: The algorithm's ``policy_base``.
+    :param aliases: Its ``policy_aliases``' names.
+    :param algorithm: Name of the algorithm, for the message.
+    """
+    if isinstance(policy, str) or (isinstance(policy, type) and issubclass(policy, base)):
+        return
+    name = getattr(policy, "__name__", type(policy).__name__)
+    raise ValueError(
+        f"{algorithm} needs one of its own policies ({', '.join(aliases)} or a subclass of {base.__name__}), got "
+        f"{name} from {getattr(policy, '__module__', '?')}. When loading a file, this means it was saved by another "
+        "algorithm: load it with that algorithm's class."
+    )
+
+
 def check_action_space(action_space: spaces.Space, algorithm: str = "QWR") -> None:
     """
     Raise a ``ValueError`` unless the actor supports ``action_space``: a float ``Box`` with finite bounds, or a

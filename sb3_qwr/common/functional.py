@@ -206,10 +206,8 @@ def tanh_gate(obs_embedding: th.Tensor, doubled_preactivation: th.Tensor) -> th.
     """
     The critic's action gate ``o * tanh(z)`` from ``2 z``, computed as ``2 o sigmoid(2 z) - o`` in one fused
     ``addcmul`` (``tanh(z) = 2 sigmoid(2 z) - 1``; the doubling is folded into the gate's weights by the caller).
-    Two reasons, both measured on one CPU thread for the ``B * T * k`` = 768 x 4 x 256 rows of a critic target:
-    PyTorch CPU builds whose ``tanh`` kernel is not vectorized take 2.8 ms for ``tanh`` against 0.3 ms for
-    ``sigmoid``, and the fused form makes three fewer passes than ``o * (2 sigmoid(2 z) - 1)`` (0.92 against 1.31
-    ms, float32 and bfloat16 alike). The values agree with ``o * tanh(z)`` to float32 rounding (a few 1e-7 of
+    Faster on CPUs whose ``tanh`` kernel is not vectorized, and three passes fewer than ``o * (2 sigmoid(2 z) - 1)``
+    (measured: ``docs/qwr.md``, "Speed"). The values agree with ``o * tanh(z)`` to float32 rounding (a few 1e-7 of
     ``o``); in bfloat16 the rounding is that of ``sigmoid``'s output.
 
     :param obs_embedding: ``o``, shape ``(..., 1, E)`` (broadcast over the actions).

@@ -186,14 +186,18 @@ class CriticNetwork(BaseModel):
         """
         return self.obs_body(self.extract_features(obs, self.features_extractor))
 
+    @property
+    def output_layer(self) -> nn.Linear:
+        """The scalar output layer: the last module of ``head``."""
+        output = self.head[-1]
+        assert isinstance(output, nn.Linear), f"the critic's head ends with {type(output).__name__}, not its output layer"
+        return output
+
     def head_output(self, hidden: th.Tensor) -> th.Tensor:
         """
         The head on the normalized embedding, its last (scalar) layer in float32 whatever the autocast: the
         advantages are small differences of values near ``(1 - gamma) Q``, and a bfloat16 output (8 bits of
-        mantissa) rounds them by a sizeable fraction. On a trained Walker2d-v5 critic a bfloat16 output layer
-        moved the advantages of 4 sampled actions by 11% of their rms and changed the best of them in 13% of the
-        states; with a float32 output layer 5% and 4%, at the cost of one ``embed_dim``-wide dot product per value
-        (``python -m benchmarks.bf16_rounding``; ``benchmarks/RESULTS.md``, "bf16 against fp32"). A no-op with
+        mantissa) rounds them by a sizeable fraction (measured: ``docs/qwr.md``, "Speed"). A no-op with
         ``precision="fp32"``.
 
         :param hidden: ``(..., embed_dim)`` after the LayerNorm (and the action gate).
@@ -229,15 +233,6 @@ def normalized_action_std(action_std: float, action_space: spaces.Space, units: 
     return [float(action_std / value) for value in half_range]
 
 
-def output_layer(network: nn.Module) -> nn.Linear:
-    """
-    :param network: A critic (its last ``Linear`` is its output layer).
-    :return: That layer.
-    """
-    linears = [module for module in network.modules() if isinstance(module, nn.Linear)]
-    return linears[-1]
-
-
 def reference_init(network: nn.Module, output: nn.Linear, output_range: float | None) -> None:
     """
     The initialization of the authors' reference code (trax's ``Dense``): Glorot-uniform weights and normal
@@ -261,7 +256,7 @@ def default_optimizer_kwargs(optimizer_class: type[th.optim.Optimizer]) -> dict[
     """
     The optimizer's keyword arguments when the user gives none: for Adam, the reference code's ``eps=1e-5`` and
     ``fused=True`` (PyTorch >= 2.4, on the CPU and CUDA): the same Adam update computed in one kernel per step
-    instead of a dozen per parameter tensor (0.17 against 0.57 ms per critic step on one CPU thread).
+    instead of a dozen per parameter tensor (faster: ``docs/qwr.md``, "Speed").
 
     :param optimizer_class: The optimizer class.
     :return: Its default keyword arguments.
@@ -300,8 +295,7 @@ class WeightedRegressionPolicy(BasePolicy):
         computes the same update in one kernel; see :func:`default_optimizer_kwargs`).
     :param head_init_range: If set, the actor's head (Gaussian mean or logits) starts with weights uniform in
         ``[-r, r]`` and a zero bias, as the reference code's ``Policy.head_init_range`` (0.01 in its MuJoCo
-        configs). Default ``None``: PyTorch's ``Linear`` initialization, with which every published sb3-qwr
-        result was measured (see ``benchmarks/RESULTS.md`` for the A/B on Hopper).
+        configs). Default ``None``: PyTorch's ``Linear`` initialization, that of every published sb3-qwr result.
     :param weight_init: ``"pytorch"`` (default: PyTorch's initialization of every layer) or ``"reference"``: the
         authors' reference code's (trax's ``Dense`` defaults): Glorot-uniform weights and near-zero biases
         (normal, std 1e-6) in every ``Linear`` and ``Conv2d`` layer, and the output layers of the actor and of the
@@ -400,7 +394,7 @@ class WeightedRegressionPolicy(BasePolicy):
         self.critic = self.make_critic()
         if self.weight_init == "reference":
             reference_init(self.actor, self.actor.head, self._actor_head_range)
-            reference_init(self.critic, output_layer(self.critic), REFERENCE_OUTPUT_RANGE)
+            reference_init(self.critic, self.critic.output_layer, REFERENCE_OUTPUT_RANGE)
         self.critic.optimizer = self.optimizer_class(  # type: ignore[call-arg]
             self.critic.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )

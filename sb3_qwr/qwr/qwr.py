@@ -8,18 +8,18 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, PyTorchObs, Schedule
 
-from sb3_qwr.common.base_class import ActorLoss, WeightedRegressionAlgorithm
-from sb3_qwr.common.buffers import SequenceSamples, StateSamples
+from sb3_qwr.common.base_class import WeightedRegressionAlgorithm
 from sb3_qwr.common.checks import COMMON_HYPERPARAMETERS, Checker, check_hyperparameters, check_positive_int, one_of, positive
 from sb3_qwr.common.distributions import CategoricalLogits
 from sb3_qwr.common.functional import BACKUP_KINDS, SCALE_KINDS, advantage_weights, backup, td_lambda_target
+from sb3_qwr.common.type_aliases import ActorLoss, SequenceSamples, StateSamples
 from sb3_qwr.common.utils import concat_obs, flatten_obs
 from sb3_qwr.offline.training import OfflineTrainingMixin
 from sb3_qwr.qwr.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, QCritic, QWRPolicy
 
-#: Bound on the memory of one pass of the target network over several batches of a target window, by device type.
-#: On the CPU one batch per pass (0): larger passes leave the cache and were slower per update here (see
-#: ``benchmarks/RESULTS.md``, "Speed"); on an accelerator, where each pass is launch-bound, 256 MiB.
+#: Bound on the memory of one pass of the target network over several batches of a target window, by device type:
+#: one batch per pass on the CPU (0: larger passes were slower there), 256 MiB on an accelerator, where each pass is
+#: launch-bound (``docs/qwr.md``, "Speed").
 TARGET_PASS_BYTES: dict[str, int] = {"cpu": 0, "cuda": 256 * 2**20}
 DEFAULT_TARGET_PASS_BYTES = 256 * 2**20
 

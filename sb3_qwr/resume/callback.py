@@ -27,9 +27,9 @@ class CheckpointCallback(BaseCallback):
     exactly as if it had not stopped.
 
     :param path: The checkpoint file.
-    :param save_freq: Environment steps between checkpoints. The default, 10K, keeps writing them well under 2% of
-        QWR's training time with its full 50K buffer on the CPU (Hopper-v5 and Atari; ``benchmarks/RESULTS.md``,
-        "What a checkpoint costs"); on a GPU, where an Atari iteration is much faster, give 20K or more there.
+    :param save_freq: Environment steps between checkpoints. The default, 10K, keeps writing them a small part of
+        QWR's training time with its full 50K buffer on the CPU (``benchmarks/RESULTS.md``, "What a checkpoint
+        costs"); on a GPU, where an Atari iteration is much faster, give 20K or more there.
     :param verbose: 1 to print each checkpoint written.
     """
 
