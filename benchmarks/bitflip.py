@@ -27,12 +27,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch as th
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 import sb3_qwr.envs  # noqa: F401  (registers BitFlip-v0)
 from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, save_figure, write_json
+from benchmarks.lib.evaluation import PeriodicEvaluation
 from sb3_qwr import AWR, QWR
 
 DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "bitflip.json"
@@ -73,30 +73,6 @@ def algo_kwargs(
     return kwargs
 
 
-class IterationEval(BaseCallback):
-    """
-    Evaluate the deterministic policy after each training phase (at the start of the next collection).
-
-    :param eval_env: Environment to evaluate on.
-    :param n_episodes: Episodes per evaluation.
-    """
-
-    def __init__(self, eval_env: gym.Env, n_episodes: int):
-        super().__init__()
-        self.eval_env = eval_env
-        self.n_episodes = n_episodes
-        self.returns: list[float] = []
-
-    def _on_rollout_start(self) -> None:
-        if self.model._n_updates > 0:
-            mean_return, _ = evaluate_policy(self.model, self.eval_env, self.n_episodes, deterministic=True)
-            assert isinstance(mean_return, float)
-            self.returns.append(mean_return)
-
-    def _on_step(self) -> bool:
-        return True
-
-
 def run_one(algo: str, n_bits: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     """
     Train one algorithm on BitFlip with ``n_bits`` bits and evaluate it.
@@ -118,7 +94,13 @@ def run_one(algo: str, n_bits: int, seed: int, args: argparse.Namespace) -> dict
         device="cpu",
         **algo_kwargs(algo, args.train_steps, args.steps_per_iteration, args.actor_lr, args.critic_lr),
     )
-    curve = IterationEval(eval_env, args.eval_episodes)
+
+    def score(model: Any) -> list[float]:
+        returns, _ = evaluate_policy(model, eval_env, args.eval_episodes, deterministic=True, return_episode_rewards=True)
+        assert isinstance(returns, list)
+        return returns
+
+    curve = PeriodicEvaluation(score, unit="phases")  # after each training phase
     model.learn(args.iterations * args.steps_per_iteration, callback=curve)
     returns, _ = evaluate_policy(model, eval_env, args.eval_episodes, deterministic=True, return_episode_rewards=True)
     assert isinstance(returns, list)

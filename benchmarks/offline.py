@@ -59,6 +59,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, write_json
+from benchmarks.lib.evaluation import PeriodicEvaluation
 from benchmarks.offline_peers import PEERS, run_peer, run_record
 from sb3_qwr import AWR, QWR
 from sb3_qwr.datasets import make_dataset
@@ -256,42 +257,23 @@ def run_one(env_id: str, algo: str, seed: int, dataset_id: str, args: argparse.N
             eval_seed=seed + EVAL_SEED_OFFSET,
             threads=args.threads,
         )
-    curve = LearningCurve(env_id, seed, args.eval_episodes, args.eval_every, args.iterations) if args.eval_every else None
+    curve = None
+    if args.eval_every:  # every eval_every iterations before the last (learn_offline calls the callbacks once each)
+        curve = PeriodicEvaluation(
+            lambda model: evaluate_offline(model, env_id, seed, args.eval_episodes),
+            every=args.eval_every,
+            unit="calls",
+            until=args.iterations,
+            on_point=lambda point: print(f"  iteration {point['count']}: return {point['return']:.1f}", flush=True),
+        )
     model = train_offline_model(algo, env_id, seed, dataset, args, args.action_std, callback=curve)
     model.save(model_path(args.work_dir / args.profile / env_id, algo, seed, args.action_std))
     returns = evaluate_offline(model, env_id, seed, args.eval_episodes)
     record = run_record(env_id, algo, seed, returns, time.perf_counter() - start)
     if curve is not None:
-        record["curve"] = [*curve.points, {"iteration": args.iterations, "return": record["return"]}]
+        points = [{"iteration": point["count"], "return": point["return"]} for point in curve.points]
+        record["curve"] = [*points, {"iteration": args.iterations, "return": record["return"]}]
     return record
-
-
-class LearningCurve(BaseCallback):
-    """
-    Scores an offline model as its final score is made (:func:`evaluate_offline`) every ``every`` iterations of
-    ``learn_offline`` before the last. The evaluation only calls the deterministic policy, so the training and the
-    final score are those of a run without it.
-
-    :param env_id: The environment.
-    :param seed: Seed of the run.
-    :param episodes: Evaluation episodes.
-    :param every: Iterations between evaluations.
-    :param iterations: The run's number of iterations (the last one is scored by the run itself).
-    """
-
-    def __init__(self, env_id: str, seed: int, episodes: int, every: int, iterations: int):
-        super().__init__()
-        self.env_id, self.seed, self.episodes, self.every, self.iterations = env_id, seed, episodes, every, iterations
-        self.points: list[dict[str, Any]] = []
-
-    def _on_step(self) -> bool:
-        # learn_offline calls the callbacks once per iteration
-        if self.n_calls % self.every == 0 and self.n_calls < self.iterations:
-            assert isinstance(self.model, QWR | AWR)
-            returns = evaluate_offline(self.model, self.env_id, self.seed, self.episodes)
-            self.points.append({"iteration": self.n_calls, "return": float(np.mean(returns))})
-            print(f"  iteration {self.n_calls}: return {np.mean(returns):.1f}", flush=True)
-        return True
 
 
 def model_path(env_dir: Path, algo: str, seed: int, action_std: float | None) -> Path:

@@ -37,11 +37,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch as th
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, write_json
+from benchmarks.lib.evaluation import PeriodicEvaluation
 from benchmarks.offline import DEFAULT_RESULTS as OFFLINE_RESULTS
 from benchmarks.offline import DEFAULT_WORK_DIR, EVAL_SEED_OFFSET, add_training_arguments, quartiles_cell
 from sb3_qwr import QWR
@@ -54,46 +54,6 @@ TABLE_START = "<!-- offline-to-online:start -->"
 TABLE_END = "<!-- offline-to-online:end -->"
 VARIANTS = ("offline-online", "scratch")
 COLORS = {"offline-online": "tab:blue", "scratch": "tab:gray"}
-
-
-class CurveCallback(BaseCallback):
-    """
-    Evaluates the model every ``eval_freq`` environment steps (and once at the start) and keeps the curve.
-
-    :param eval_env: The evaluation environment (reset with ``seed`` before the first evaluation).
-    :param eval_freq: Environment steps between evaluations.
-    :param n_episodes: Deterministic episodes per evaluation.
-    :param seed: Seed of the evaluation environment's first reset.
-    """
-
-    def __init__(self, eval_env: gym.Env, eval_freq: int, n_episodes: int, seed: int):
-        super().__init__()
-        self.eval_env = eval_env
-        self.eval_freq = eval_freq
-        self.n_episodes = n_episodes
-        self.seed = seed
-        self.steps: list[int] = []
-        self.returns: list[float] = []
-
-    def evaluate(self) -> None:
-        """Evaluate now and append to the curve."""
-        if not self.steps:
-            self.eval_env.reset(seed=self.seed)
-        returns, _ = evaluate_policy(
-            self.model, self.eval_env, self.n_episodes, deterministic=True, return_episode_rewards=True
-        )
-        self.steps.append(int(self.model.num_timesteps))
-        self.returns.append(float(np.mean(returns)))
-        print(f"  {self.model.num_timesteps:>7d} steps: {self.returns[-1]:.1f}", flush=True)
-
-    def _on_training_start(self) -> None:
-        if not self.steps:
-            self.evaluate()
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps % self.eval_freq == 0:
-            self.evaluate()
-        return True
 
 
 def dataset_of(profile: str, env_id: str, offline_results: Path) -> dict[str, Any]:
@@ -132,7 +92,22 @@ def run_one(variant: str, seed: int, dataset: dict[str, Any], args: argparse.Nam
         seed=seed,
         device=args.device,
     )
-    curve = CurveCallback(Monitor(gym.make(args.env)), args.eval_freq, args.eval_episodes, seed + EVAL_SEED_OFFSET)
+    eval_env = Monitor(gym.make(args.env))
+
+    def score(model: Any) -> list[float]:
+        if not curve.points:  # the evaluation environment is seeded once, before the first evaluation
+            eval_env.reset(seed=seed + EVAL_SEED_OFFSET)
+        returns, _ = evaluate_policy(model, eval_env, args.eval_episodes, deterministic=True, return_episode_rewards=True)
+        assert isinstance(returns, list)
+        return returns
+
+    curve = PeriodicEvaluation(
+        score,
+        every=args.eval_freq,
+        unit="steps",
+        at_start=True,
+        on_point=lambda point: print(f"  {point['timesteps']:>7d} steps: {point['return']:.1f}", flush=True),
+    )
     if variant == "offline-online":
         data = from_minari(dataset["id"], root=args.work_dir / args.profile / "minari")
         model.load_dataset(data, buffer_size=len(data) + args.online_steps, action_std=args.action_std)
@@ -142,7 +117,7 @@ def run_one(variant: str, seed: int, dataset: dict[str, Any], args: argparse.Nam
         "env": args.env,
         "variant": variant,
         "seed": seed,
-        "steps": curve.steps,
+        "steps": [point["timesteps"] for point in curve.points],
         "returns": curve.returns,
         "return": curve.returns[-1],
         "train_seconds": round(time.perf_counter() - start, 1),

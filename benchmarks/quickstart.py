@@ -18,51 +18,50 @@ from pathlib import Path
 from typing import Any
 
 import torch as th
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 
 from benchmarks.common import RESULTS_DIR, append_jsonl
+from benchmarks.lib.evaluation import PeriodicEvaluation
 from sb3_qwr import QWR
 from sb3_qwr.__main__ import solved_threshold
 
 DEFAULT_OUTPUT = RESULTS_DIR / "quickstart.jsonl"
 
 
-class CheckpointEvaluation(BaseCallback):
+def checkpoint_evaluation(model: QWR, every: int, episodes: int, output: Path, record: dict[str, Any]) -> PeriodicEvaluation:
     """
-    Evaluate the deterministic policy every ``every`` steps and append one record per checkpoint.
+    Evaluate the deterministic policy every ``every`` steps (on the training environment, as the quick start does)
+    and append one record per checkpoint to ``output``.
 
+    :param model: The model.
     :param every: Steps between evaluations.
     :param episodes: Evaluation episodes.
     :param output: The JSON-lines file.
     :param record: Fields shared by every record (env, seed, ...).
+    :return: The callback.
     """
+    cpu_start, wall_start = time.process_time(), time.perf_counter()
 
-    def __init__(self, every: int, episodes: int, output: Path, record: dict[str, Any]) -> None:
-        super().__init__()
-        self.every = every
-        self.episodes = episodes
-        self.output = output
-        self.record = record
-        self.cpu_start = time.process_time()
-        self.wall_start = time.perf_counter()
+    def score(model: Any) -> list[float]:
+        env = model.get_env()
+        assert env is not None
+        returns, _ = evaluate_policy(model, env, n_eval_episodes=episodes, return_episode_rewards=True)
+        assert isinstance(returns, list)
+        return returns
 
-    def _on_step(self) -> bool:
-        if self.num_timesteps % self.every == 0:
-            env = self.model.get_env()
-            assert env is not None
-            mean, _ = evaluate_policy(self.model, env, n_eval_episodes=self.episodes)
-            append_jsonl(
-                self.output,
-                self.record
-                | {
-                    "timesteps": self.num_timesteps,
-                    "return": round(float(mean), 1),
-                    "cpu_seconds": round(time.process_time() - self.cpu_start, 1),
-                    "wall_seconds": round(time.perf_counter() - self.wall_start, 1),
-                },
-            )
-        return True
+    def write(point: dict[str, Any]) -> None:
+        append_jsonl(
+            output,
+            record
+            | {
+                "timesteps": point["timesteps"],
+                "return": round(point["return"], 1),
+                "cpu_seconds": round(time.process_time() - cpu_start, 1),
+                "wall_seconds": round(time.perf_counter() - wall_start, 1),
+            },
+        )
+
+    return PeriodicEvaluation(score, every=every, unit="steps", on_point=write)
 
 
 def stays_solved_from(records: list[dict[str, Any]], threshold: float) -> int | None:
@@ -128,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
             config = "defaults" if units == "normalized" else f"action_std_units={units}"
             record = {"env": args.env, "seed": seed, "config": config, "threads": args.threads}
             model = QWR("MlpPolicy", args.env, seed=seed, policy_kwargs={"action_std_units": units})
-            model.learn(args.timesteps, callback=CheckpointEvaluation(args.every, args.episodes, args.output, record))
+            model.learn(args.timesteps, callback=checkpoint_evaluation(model, args.every, args.episodes, args.output, record))
     print(report(args.output))
 
 

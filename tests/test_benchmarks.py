@@ -955,3 +955,26 @@ def test_gpu_check_part_failure_is_recorded(tmp_path):
 
     part = gpu_check.run_part("broken", broken, "cpu")
     assert not part["ok"] and "RuntimeError: out of memory" in part["error"] and part["seconds"] >= 0
+
+
+def test_periodic_evaluation_counts_steps_calls_and_phases():
+    """The benchmarks' one evaluation callback: when it scores, in each unit, and what it keeps."""
+    from benchmarks.lib.evaluation import PeriodicEvaluation
+    from sb3_qwr import QWR
+
+    small = {"train_freq": 50, "n_critic_steps": 2, "n_actor_steps": 2, "batch_size": 16, "buffer_size": 400, "seed": 0}
+    seen: list[dict] = []
+    by_steps = PeriodicEvaluation(
+        lambda m: [float(m.num_timesteps)], every=40, unit="steps", at_start=True, on_point=seen.append
+    )
+    by_phases = PeriodicEvaluation(lambda m: [1.0, 3.0], unit="phases")
+    QWR("MlpPolicy", "Pendulum-v1", **small).learn(150, callback=[by_steps, by_phases])
+    assert [p["count"] for p in by_steps.points] == [0, 40, 80, 120] and by_steps.returns == [0.0, 40.0, 80.0, 120.0]
+    assert seen == [{k: v for k, v in p.items() if k != "returns"} for p in by_steps.points]
+    assert [p["count"] for p in by_phases.points] == [1, 2] and by_phases.returns == [2.0, 2.0]
+    by_calls = PeriodicEvaluation(lambda m: [0.0], every=2, unit="calls", until=5)
+    model = QWR("MlpPolicy", "Pendulum-v1", **small).learn(50)
+    model.learn_offline(6, callback=by_calls)
+    assert [p["count"] for p in by_calls.points] == [2, 4]
+    with pytest.raises(ValueError, match="unit"):
+        PeriodicEvaluation(lambda m: [0.0], unit="episodes")

@@ -1,0 +1,1 @@
+"""What the benchmarks share (the start of ``benchmarks/`` as a library): the evaluation callback."""
