@@ -76,8 +76,8 @@ PAPER_SCORES: dict[tuple[str, str, str], tuple[float, float | None]] = {
     },
 }
 
-#: Row order of the tables.
-VARIANT_ORDER = ("qwr-lse", "qwr-max", "qwr-avg", "sac", "ppo", "dqn")
+#: Row order of the tables: the order of ``suites.VARIANTS``, where a variant is registered (one place).
+VARIANT_ORDER = tuple(VARIANTS)
 
 
 def load_summaries(results_dir: Path, suites: Sequence[str]) -> list[dict[str, Any]]:

@@ -52,6 +52,7 @@ VARIANTS: dict[str, Variant] = {
     "qwr-lse": Variant("qwr-lse", "qwr", ("backup:'lse'",), "QWR-LSE"),
     "qwr-max": Variant("qwr-max", "qwr", ("backup:'max'",), "QWR-MAX"),
     "qwr-avg": Variant("qwr-avg", "qwr", ("backup:'mean'",), "QWR-AVG"),
+    "awr": Variant("awr", "awr", (), "AWR"),
     "sac": Variant("sac", "sac", (), "SAC"),
     "ppo": Variant("ppo", "ppo", (), "PPO"),
     "dqn": Variant("dqn", "dqn", (), "DQN"),

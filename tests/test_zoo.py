@@ -21,7 +21,8 @@ from rl_zoo3.hyperparams_opt import HYPERPARAMS_CONVERTER, HYPERPARAMS_SAMPLER
 from rl_zoo3.utils import ALGOS, SimpleLinearSchedule
 from stable_baselines3 import PPO, SAC
 
-from sb3_qwr import QWR
+from sb3_qwr import AWR, QWR
+from sb3_qwr.common.base_class import WeightedRegressionAlgorithm
 from sb3_qwr.zoo import (
     QWR_SEARCH_SPACE,
     InferenceQWR,
@@ -79,13 +80,14 @@ def check_trained_run(run: Path, env_id: str) -> None:
 
 
 def test_hyperparams_files_ship_in_package() -> None:
-    for algo in ("qwr", "sac", "ppo", "dqn"):
+    for algo in ("qwr", "awr", "sac", "ppo", "dqn"):
         path = hyperparams_file(algo)
         assert path.parent.name == "hyperparams" and path.is_file()
     import sb3_qwr.hyperparams
 
     assert Path(sb3_qwr.hyperparams.__file__).parent == hyperparams_file("qwr").parent
     assert default_conf_file("qwr") == str(hyperparams_file("qwr"))
+    assert default_conf_file("awr") == str(hyperparams_file("awr"))
     assert default_conf_file("sac") == "sb3_qwr.zoo.conf.sac"
     assert default_conf_file("td3") is None
 
@@ -261,6 +263,28 @@ def test_train_qwr_pendulum(pendulum_run: Path) -> None:
     assert str(hyperparams_file("qwr")) in args
     model = QWR.load(pendulum_run / "Pendulum-v1.zip", buffer_size=1)
     assert model.num_timesteps == 300 and model.n_critic_steps == 20
+
+
+def test_awr_yml_is_qwr_yml_without_qwr_arguments() -> None:
+    """AWR, the paper's baseline, runs through the Zoo with QWR's settings less the arguments it does not have."""
+    qwr, awr = load_hyperparams(hyperparams_file("qwr")), load_hyperparams(hyperparams_file("awr"))
+    assert set(awr) == set(qwr)
+    constructor = set(inspect.signature(AWR.__init__).parameters) | set(
+        inspect.signature(WeightedRegressionAlgorithm.__init__).parameters
+    )
+    qwr_only = {"n_action_samples", "backup", "backup_temperature", "backup_scale"}
+    for env_id, entry in awr.items():
+        assert not set(entry) - constructor - ZOO_KEYS, env_id
+        assert entry == {key: value for key, value in qwr[env_id].items() if key not in qwr_only}, env_id
+
+
+def test_train_awr_through_the_zoo(log_folder: Path) -> None:
+    args = ["train", "--algo", "awr", "--env", "Pendulum-v1", "-n", "200", "--seed", "1", "-f", str(log_folder)]
+    run_zoo([*args, "--eval-freq", "-1", "-params", *TINY_QWR], cwd=log_folder)
+    run = run_folder(log_folder, "awr", "Pendulum-v1")
+    model = AWR.load(run / "Pendulum-v1.zip", buffer_size=1)
+    assert model.num_timesteps == 200 and model.n_critic_steps == 20
+    assert str(hyperparams_file("awr")) in (run / "Pendulum-v1" / "args.yml").read_text()
 
 
 def test_enjoy_and_plots_pendulum(pendulum_run: Path, log_folder: Path) -> None:

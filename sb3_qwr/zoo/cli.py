@@ -27,7 +27,7 @@ from typing import Any
 
 from sb3_qwr.envs.minatar import check_minatar_env_id
 from sb3_qwr.zoo.config import default_conf_file
-from sb3_qwr.zoo.registry import QWR_ZOO_NAME, register_qwr
+from sb3_qwr.zoo.registry import ZOO_NAMES, register_qwr
 
 PROG = "sb3-qwr"
 
@@ -119,7 +119,7 @@ def train(args: Sequence[str]) -> None:
     conf_file = default_conf_file(peeked.algo)
     if peeked.conf_file is None and conf_file is not None:
         args += ["--conf-file", conf_file]
-    base = QWRExperimentManager if peeked.algo == QWR_ZOO_NAME else ResumableExperimentManager
+    base = QWRExperimentManager if peeked.algo in ZOO_NAMES else ResumableExperimentManager
     manager = type(
         base.__name__,
         (base,),

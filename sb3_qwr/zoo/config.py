@@ -82,11 +82,11 @@ def default_conf_file(algo: str) -> str | None:
     The ``--conf-file`` that ``train`` uses for ``algo`` when none is given.
 
     :param algo: Zoo name of the algorithm.
-    :return: The path of the shipped ``qwr.yml`` for QWR, the module ``sb3_qwr.zoo.conf.<algo>`` (the Zoo's
+    :return: The path of the shipped ``qwr.yml`` (``awr.yml``) for QWR (AWR), the module ``sb3_qwr.zoo.conf.<algo>`` (the Zoo's
         file merged with the shipped one) for SAC, PPO and DQN, ``None`` (the Zoo's own file) for other algorithms.
     """
-    if algo == "qwr":
-        return str(hyperparams_file("qwr"))
+    if algo in ("qwr", "awr"):
+        return str(hyperparams_file(algo))
     if algo in MERGED_ALGOS:
         return f"sb3_qwr.zoo.conf.{algo}"
     return None
