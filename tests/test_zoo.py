@@ -191,6 +191,9 @@ def test_inference_load_uses_tiny_buffer(tmp_path: Path) -> None:
         action, _ = loaded.predict(obs, deterministic=True)
         assert action.shape == (1,)
         assert InferenceQWR.load(tmp_path / "model.zip", buffer_size=10).replay_buffer.buffer_size == 10
+        AWR("MlpPolicy", "Pendulum-v1", buffer_size=5000, batch_size=32).save(tmp_path / "awr.zip")
+        awr = ALGOS["awr"].load(tmp_path / "awr.zip")
+        assert type(awr) is AWR and awr.replay_buffer.buffer_size == 1
     finally:
         register_qwr()
 

@@ -2,12 +2,13 @@
 
 import io
 import pathlib
-from typing import Any
+from typing import Any, ClassVar
 
 import rl_zoo3.exp_manager
 import torch as th
 from rl_zoo3.hyperparams_opt import HYPERPARAMS_CONVERTER, HYPERPARAMS_SAMPLER
 from rl_zoo3.utils import ALGOS
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.type_aliases import GymEnv
 
 from sb3_qwr.awr import AWR
@@ -28,17 +29,20 @@ ZOO_NAMES = (QWR_ZOO_NAME, AWR_ZOO_NAME)
 ZOO_HYPERPARAMS_NAMES: dict[str, Any] = {"MinAtarCNN": MinAtarCNN}
 
 
-class InferenceQWR(QWR):
+class _InferenceLoad:
     """
-    ``QWR`` as the Zoo's ``enjoy`` and ``record_video`` load it: with a one-transition replay buffer.
+    An algorithm as the Zoo's ``enjoy`` and ``record_video`` load it: with a one-transition replay buffer.
 
     Those scripts pass ``buffer_size=1`` to ``load`` only for a list of off-policy algorithms written in their
     code; without it, loading would allocate the full replay buffer saved with the model (gigabytes for Atari)
     only to run the policy. An explicit ``buffer_size`` keyword still wins.
     """
 
+    #: The algorithm whose ``load`` this one calls (the model it returns is of that class).
+    algorithm: ClassVar[type[BaseAlgorithm]]
+
     @classmethod
-    def load(  # type: ignore[override]
+    def load(
         cls,
         path: str | pathlib.Path | io.BufferedIOBase,
         env: GymEnv | None = None,
@@ -47,9 +51,9 @@ class InferenceQWR(QWR):
         print_system_info: bool = False,
         force_reset: bool = True,
         **kwargs: Any,
-    ) -> QWR:
+    ) -> BaseAlgorithm:
         """
-        Load a QWR model saved by ``QWR.save`` with a replay buffer of size 1 (see ``QWR.load``).
+        Load a model saved by the algorithm's ``save`` with a replay buffer of size 1 (see its ``load``).
 
         :param path: Path to the zip file of the model.
         :param env: The environment to run the loaded model on.
@@ -58,10 +62,10 @@ class InferenceQWR(QWR):
         :param print_system_info: Whether to print the system info of the saved model and the current one.
         :param force_reset: Force a ``reset()`` before training.
         :param kwargs: Attributes to change in the model (``buffer_size`` defaults to 1 here).
-        :return: The loaded ``QWR`` model.
+        :return: The loaded model.
         """
         kwargs.setdefault("buffer_size", 1)
-        return QWR.load(
+        return cls.algorithm.load(
             path,
             env=env,
             device=device,
@@ -70,6 +74,18 @@ class InferenceQWR(QWR):
             force_reset=force_reset,
             **kwargs,
         )
+
+
+class InferenceQWR(_InferenceLoad, QWR):  # type: ignore[misc]
+    """``QWR`` loaded with a one-transition replay buffer (see :class:`_InferenceLoad`)."""
+
+    algorithm = QWR
+
+
+class InferenceAWR(_InferenceLoad, AWR):  # type: ignore[misc]
+    """``AWR`` loaded with a one-transition replay buffer (see :class:`_InferenceLoad`)."""
+
+    algorithm = AWR
 
 
 def register_qwr(inference: bool = False) -> None:
@@ -88,42 +104,3 @@ def register_qwr(inference: bool = False) -> None:
         setattr(rl_zoo3.exp_manager, name, value)
     HYPERPARAMS_SAMPLER[QWR_ZOO_NAME] = sample_qwr_params
     HYPERPARAMS_CONVERTER[QWR_ZOO_NAME] = convert_qwr_params
-
-
-class InferenceAWR(AWR):
-    """``AWR`` as the Zoo's ``enjoy`` and ``record_video`` load it: with a one-transition replay buffer (see
-    :class:`InferenceQWR`)."""
-
-    @classmethod
-    def load(  # type: ignore[override]
-        cls,
-        path: str | pathlib.Path | io.BufferedIOBase,
-        env: GymEnv | None = None,
-        device: th.device | str = "auto",
-        custom_objects: dict[str, Any] | None = None,
-        print_system_info: bool = False,
-        force_reset: bool = True,
-        **kwargs: Any,
-    ) -> AWR:
-        """
-        Load an AWR model saved by ``AWR.save`` with a replay buffer of size 1.
-
-        :param path: Path to the zip file of the model.
-        :param env: The environment to run the loaded model on.
-        :param device: Device on which the model runs.
-        :param custom_objects: Objects replacing those saved with the model.
-        :param print_system_info: Whether to print the system info of the saved model and the current one.
-        :param force_reset: Force a ``reset()`` before training.
-        :param kwargs: Attributes to change in the model (``buffer_size`` defaults to 1 here).
-        :return: The loaded ``AWR`` model.
-        """
-        kwargs.setdefault("buffer_size", 1)
-        return AWR.load(
-            path,
-            env=env,
-            device=device,
-            custom_objects=custom_objects,
-            print_system_info=print_system_info,
-            force_reset=force_reset,
-            **kwargs,
-        )
