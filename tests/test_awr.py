@@ -76,6 +76,17 @@ def test_networks_and_hyperparameters():
         AWR("MlpPolicy", "BitFlip-v0", beta=0.0)
 
 
+def test_awr_logs_its_critic_as_v():
+    """AWR's critic is V(s): its mean is logged as train/v_mean, never under QWR's train/q_mean."""
+    from stable_baselines3.common.logger import configure
+
+    model = small_awr(gym.make("BitFlip-v0", n_bits=6))
+    model.set_logger(configure(None, []))
+    model.learn(2 * model.train_freq.frequency)
+    logged = model.logger.name_to_value
+    assert "train/v_mean" in logged and "train/q_mean" not in logged and np.isfinite(logged["train/v_mean"])
+
+
 @pytest.mark.parametrize(
     ("policy", "make_env", "extractor"),
     [
