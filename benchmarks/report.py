@@ -36,6 +36,7 @@ from benchmarks.common import (
     median_half_iqr,
     median_text,
     pyplot,
+    read_json,
     replace_marked_block,
     save_figure,
 )
@@ -415,6 +416,98 @@ def environment_notes(summaries: Sequence[dict[str, Any]]) -> str:
     return "\n\n".join(lines)
 
 
+def normalized_scores(
+    suite: Any, summaries: Sequence[dict[str, Any]], random_scores: dict[str, float]
+) -> dict[str, tuple[list[int], np.ndarray]]:
+    """
+    Scores normalized per game, ``(score - random) / (best - random)``: ``random`` the uniform random policy's mean
+    (``benchmarks/random_scores.py``), ``best`` the best final score of any run of the suite on the game (MinAtar
+    has no published human or reference scores; a fixed best would need one). 0 is random play, 1 the best run.
+
+    :param suite: The suite.
+    :param summaries: Its summaries.
+    :param random_scores: Random policy's mean return per environment.
+    :return: Per variant with a run on every game: the seeds run on every game and the ``(seeds, games)`` matrix.
+    """
+    best = {env: max((s["final_eval"]["mean"] for s in summaries if s["env"] == env), default=None) for env in suite.envs}
+    if any(value is None or value <= random_scores[env] for env, value in best.items()):
+        return {}
+    result = {}
+    for variant in VARIANT_ORDER:
+        runs = {(s["env"], s["seed"]): s["final_eval"]["mean"] for s in summaries if s["variant"] == variant}
+        seeds = sorted(set.intersection(*({seed for env_, seed in runs if env_ == env} for env in suite.envs)))
+        if not seeds:
+            continue
+        matrix = np.array(
+            [
+                [(runs[env, seed] - random_scores[env]) / (best[env] - random_scores[env]) for env in suite.envs]
+                for seed in seeds
+            ]  # type: ignore[operator]
+        )
+        result[variant] = (seeds, matrix)
+    return result
+
+
+def aggregate_section(suite: Any, summaries: Sequence[dict[str, Any]], labels: dict[str, str], results_dir: Path) -> str:
+    """
+    The rliable aggregate of a suite with a ``random_scores.json``: IQM and mean of the normalized scores
+    (:func:`normalized_scores`) over seeds and games, with 95% stratified bootstrap intervals.
+
+    :param suite: The suite.
+    :param summaries: Its summaries.
+    :param labels: Display name per variant.
+    :param results_dir: Root of the summaries.
+    :return: The markdown (empty without random scores or runs on every game).
+    """
+    record = read_json(results_dir / suite.name / "random_scores.json")
+    if not record:
+        return ""
+    random_scores = {env: value["mean"] for env, value in record["scores"].items()}
+    normalized = normalized_scores(suite, summaries, random_scores)
+    lines = [
+        f"Aggregate over the {len(suite.envs)} games (rliable): scores normalized per game as (score - random) / "
+        "(best - random), random the uniform random policy's mean over 100 episodes "
+        f"(`{suite.name}/random_scores.json`, `python -m benchmarks.random_scores {suite.name}`), best the best final "
+        "score of any run of this suite on that game (MinAtar has no published reference scores), so 1 is the best "
+        "run here, not a solved game; a variant enters with the seeds it has run on every game.",
+        "",
+        "| Algorithm | Seeds on every game | IQM [95% CI] | Mean [95% CI] |",
+        "| --- | --- | --- | --- |",
+    ]
+    from rliable import library, metrics
+
+    for variant in VARIANT_ORDER:
+        if variant not in suite.variants:
+            continue
+        if variant not in normalized:
+            lines.append(f"| {labels[variant]} | 0 | not on every game yet | — |")
+            continue
+        seeds, matrix = normalized[variant]
+        cells = []
+        for aggregate in (metrics.aggregate_iqm, metrics.aggregate_mean):
+            point = float(aggregate(matrix))
+            if len(seeds) < 2:
+                cells.append(f"{point:.2f} n/a (1 seed)")
+                continue
+            global_state = np.random.get_state()  # rliable draws from NumPy's global generator: seed and restore it
+            np.random.seed(0)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", FutureWarning)
+                    _, intervals = library.get_interval_estimates(
+                        {"x": matrix},
+                        lambda x, f=aggregate: np.array([f(x)]),
+                        reps=2000,
+                        random_state=np.random.RandomState(0),
+                    )
+            finally:
+                np.random.set_state(global_state)
+            low, high = intervals["x"][:, 0]
+            cells.append(f"{point:.2f} [{low:.2f}, {high:.2f}]")
+        lines.append(f"| {labels[variant]} | {len(seeds)} ({', '.join(map(str, seeds))}) | {cells[0]} | {cells[1]} |")
+    return "\n".join([*lines, ""])
+
+
 def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
     """
     The generated block (between the markers, markers included).
@@ -451,6 +544,9 @@ def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
     for suite in SUITES.values():
         suite_summaries = [s for s in summaries if s["suite"] == suite.name]
         parts.append(suite_section(suite, suite_summaries, labels, results_dir, md_dir, plots, smoke_summaries))
+        aggregate = aggregate_section(suite, suite_summaries, labels, results_dir)
+        if aggregate:
+            parts.append(aggregate)
     parts.append(ablation_section(load_ablations(results_dir, list(SUITES)), summaries, labels))
     notes = environment_notes(summaries)
     if notes:

@@ -978,3 +978,35 @@ def test_periodic_evaluation_counts_steps_calls_and_phases():
     assert [p["count"] for p in by_calls.points] == [2, 4]
     with pytest.raises(ValueError, match="unit"):
         PeriodicEvaluation(lambda m: [0.0], unit="episodes")
+
+
+def test_normalized_scores_and_the_aggregate_section(tmp_path):
+    """(score - random) / (best - random) per game, against a reference written out; only seeds run on every game."""
+    from benchmarks import report
+    from benchmarks.common import write_json
+    from benchmarks.suites import SUITES
+
+    suite = SUITES["minatar100k"]
+    rng = np.random.default_rng(0)
+    summaries = []
+    for variant, seeds in (("dqn", (0, 1, 2)), ("ppo", (0, 1)), ("qwr-lse", (0,))):
+        for env in suite.envs:
+            for seed in seeds if variant != "qwr-lse" or env != suite.envs[-1] else ():
+                mean = float(rng.uniform(1, 30))
+                summaries.append({"variant": variant, "env": env, "seed": seed, "final_eval": {"mean": mean}})
+    random_scores = dict.fromkeys(suite.envs, 0.5)
+    normalized = report.normalized_scores(suite, summaries, random_scores)
+    assert set(normalized) == {"dqn", "ppo"}  # QWR-LSE has no run on the last game
+    for variant, (seeds, matrix) in normalized.items():
+        assert seeds == ([0, 1, 2] if variant == "dqn" else [0, 1]) and matrix.shape == (len(seeds), len(suite.envs))
+        for i, seed in enumerate(seeds):
+            for j, env in enumerate(suite.envs):
+                best = max(s["final_eval"]["mean"] for s in summaries if s["env"] == env)
+                (score,) = [
+                    s["final_eval"]["mean"] for s in summaries if (s["variant"], s["env"], s["seed"]) == (variant, env, seed)
+                ]
+                assert matrix[i, j] == pytest.approx((score - 0.5) / (best - 0.5))
+    assert report.aggregate_section(suite, summaries, {v: v for v in report.VARIANT_ORDER}, tmp_path) == ""
+    write_json(tmp_path / suite.name / "random_scores.json", {"scores": {env: {"mean": 0.5} for env in suite.envs}})
+    text = report.aggregate_section(suite, summaries, {v: v for v in report.VARIANT_ORDER}, tmp_path)
+    assert "| dqn | 3 (0, 1, 2) |" in text and "| qwr-lse | 0 | not on every game yet |" in text
