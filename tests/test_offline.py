@@ -344,7 +344,7 @@ def test_validate_errors_other_spaces() -> None:
         discrete.validate(spaces.Box(-1, 1, (4,)), spaces.Discrete(2))
     with pytest.raises(ValueError, match=r"OfflineDataset\.actions has dtype float64: Discrete\(2\) needs integers"):
         discrete.copy(actions=np.zeros(n)).validate(spaces.Box(-1, 1, (4,)), spaces.Discrete(2))
-    with pytest.raises(ValueError, match=r"not supported; QWR needs Box or Discrete"):
+    with pytest.raises(ValueError, match=r"not supported; QWR and AWR need Box or Discrete"):
         discrete.validate(spaces.Box(-1, 1, (4,)), spaces.MultiDiscrete([2, 2]))
     image_space = spaces.Box(0, 255, (2, 2, 1), np.uint8)
     images = discrete.copy(observations=np.full((n, 2, 2, 1), 0.5), actions=np.zeros(n, np.int64))

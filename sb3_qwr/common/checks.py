@@ -261,7 +261,7 @@ def check_policy_class(policy: Any, base: type, aliases: list[str], algorithm: s
     )
 
 
-def check_action_space(action_space: spaces.Space, algorithm: str = "QWR") -> None:
+def check_action_space(action_space: spaces.Space, algorithm: str = "The algorithm") -> None:
     """
     Raise a ``ValueError`` unless the actor supports ``action_space``: a float ``Box`` with finite bounds, or a
     ``Discrete`` space starting at 0.

@@ -27,7 +27,7 @@ DEFAULT_DISCRETE_EPSILON = 0.01
 
 
 class ActionDistribution:
-    """Interface of the distributions of QWR (parameters in, samples and log-probabilities out)."""
+    """Interface of the actor's distributions (parameters in, samples and log-probabilities out)."""
 
     param_dim: int
 
@@ -153,7 +153,7 @@ def make_distribution(
     if isinstance(action_space, spaces.Discrete):
         return CategoricalLogits(int(action_space.n))
     raise ValueError(
-        f"QWR supports Box and Discrete action spaces, not {type(action_space).__name__}: "
+        f"The weighted-regression actor supports Box and Discrete action spaces, not {type(action_space).__name__}: "
         "wrap the environment so that it exposes one of them."
     )
 
@@ -193,4 +193,4 @@ def centered_mu(
         probs = np.full((len(actions), n_actions), discrete_epsilon / n_actions)
         probs[np.arange(len(actions)), index] += 1.0 - discrete_epsilon
         return np.log(probs).astype(np.float32)
-    raise ValueError(f"Action space {action_space} is not supported: QWR needs Box or Discrete.")
+    raise ValueError(f"Action space {action_space} is not supported: the actor needs Box or Discrete.")

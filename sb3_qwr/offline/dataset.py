@@ -324,4 +324,4 @@ def _check_actions(actions: np.ndarray, space: spaces.Space, n_steps: int) -> No
             raise ValueError(f"OfflineDataset.actions has shape {actions.shape}, expected ({n_steps},) for {space}.")
         _check_discrete("actions", actions, space)
     else:
-        raise ValueError(f"OfflineDataset.actions: action space {space} is not supported; QWR needs Box or Discrete.")
+        raise ValueError(f"OfflineDataset.actions: action space {space} is not supported; QWR and AWR need Box or Discrete.")
