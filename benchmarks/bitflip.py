@@ -9,7 +9,7 @@ episodes played by the trained agent with its deterministic (arg-max) policy; th
 
 Every finished (algo, N, seed) run is appended to the results JSON at once, and runs already there are skipped,
 so an interrupted benchmark resumes where it stopped. At the end the script draws the figure (median over
-seeds, min-max band, one dot per seed) and writes the markdown table into ``benchmarks/README.md``.
+seeds, min-max band, one dot per seed) and prints the markdown table (``--readme benchmarks/README.md`` writes it there).
 
 Usage::
 
@@ -217,7 +217,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--figure", type=Path, default=DEFAULT_FIGURE)
-    parser.add_argument("--readme", type=Path, default=DEFAULT_README, help="markdown file that gets the table")
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        default=None,
+        help=f"markdown file that gets the table between its markers (only when given; e.g. {DEFAULT_README.name})",
+    )
     parser.add_argument("--table-marker", default="bitflip-table", help="name of the table's markers in --readme")
     parser.add_argument("--report-only", action="store_true", help="only draw the figure and write the table")
     args = parser.parse_args(argv)
@@ -257,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     plot(runs, args.figure)
     table = markdown_table(runs)
     print(table)
-    if args.readme.exists():
+    if args.readme is not None:  # a README is rewritten only when asked
         write_table(args.readme, table, args.table_marker)
 
 

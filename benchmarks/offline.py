@@ -646,8 +646,9 @@ def main(argv: list[str] | None = None) -> None:
         "--readme",
         type=Path,
         nargs="+",
-        default=[DEFAULT_README, DEFAULT_RESULTS_MD],
-        help="markdown files that get the table (between the offline-table markers)",
+        default=[DEFAULT_RESULTS_MD],
+        help=f"markdown files that get the table between the offline-table markers (default RESULTS.md; a README "
+        f"only when asked, e.g. --readme {DEFAULT_RESULTS_MD.name} {DEFAULT_README.name})",
     )
     parser.add_argument("--report-only", action="store_true", help="only draw the figure and write the table")
     parser.add_argument(
