@@ -88,6 +88,16 @@ def test_unusable_action_spaces(space: spaces.Space, message: str):
         QWR("MlpPolicy", SpaceEnv(space))
 
 
+def test_action_noise_is_refused_before_any_step():
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    model = QWR("MlpPolicy", "Pendulum-v1", train_freq=50, n_critic_steps=1, n_actor_steps=1, batch_size=16, buffer_size=100)
+    model.action_noise = NormalActionNoise(np.zeros(1), np.ones(1))
+    with pytest.raises(ValueError, match="does not support action_noise"):
+        model.learn(50)
+    assert model.num_timesteps == 0 and model.replay_buffer.size() == 0
+
+
 def test_foreign_policy_class_and_buffer_options():
     with pytest.raises(ValueError, match=r"QWR needs one of its own policies .* got SACPolicy"):
         QWR(SACPolicy, pendulum())

@@ -203,12 +203,9 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         self._create_aliases()
         self.actor_lr_schedule = FloatSchedule(self.actor_learning_rate)
         self.critic_lr_schedule = FloatSchedule(self.critic_learning_rate)
-        if self.max_grad_norm is None:
-            self._max_grad_norm = 0.5 if is_convolutional(self.policy.features_extractor_class) else 50.0
-        else:
-            self._max_grad_norm = float(self.max_grad_norm)
-        # The critic regresses (1 - gamma) times its target: q_scale maps its outputs back to returns.
-        self.q_scale = 1.0 / (1.0 - self.gamma)
+        cnn = is_convolutional(self.policy.features_extractor_class)  # the reference code's clips: 0.5 CNN, 50 MLP
+        self._max_grad_norm = (0.5 if cnn else 50.0) if self.max_grad_norm is None else float(self.max_grad_norm)
+        self.q_scale = 1.0 / (1.0 - self.gamma)  # the critic regresses (1 - gamma) times its target
         self._last_mu: np.ndarray | None = None
         self._compiled_hooks = {}  # filled by _hook, never saved
 
@@ -269,9 +266,7 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
     ) -> RolloutReturn:
         """SB3's; ``train_freq`` in steps counts interactions summed over the envs (the paper's 1000 per iteration)."""
         if action_noise is not None:
-            raise ValueError(
-                f"{type(self).__name__} does not support action_noise: its exploration is the actor's own Gaussian."
-            )
+            raise ValueError(f"{type(self).__name__} does not support action_noise: the actor's distribution explores.")
         if train_freq.unit == TrainFrequencyUnit.STEP and env.num_envs > 1:
             train_freq = TrainFreq(max(1, -(-train_freq.frequency // env.num_envs)), TrainFrequencyUnit.STEP)
         return super().collect_rollouts(env, callback, train_freq, replay_buffer, None, learning_starts, log_interval)
@@ -286,8 +281,7 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
     ) -> tuple[int, BaseCallback]:
         if self.env is not None and self.replay_buffer is not None:
             self.replay_buffer.check_n_envs(self.env.num_envs)
-        # The env is about to be reset: close the open episode in the buffer so that no multi-step
-        # sequence runs from it into the next one.
+        # The env is about to be reset: close the buffer's open episode (no multi-step sequence across the reset).
         if (reset_num_timesteps or self._last_obs is None) and self.replay_buffer is not None:
             self.replay_buffer.truncate_last_trajectory()
         total, callback = super()._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
@@ -374,7 +368,6 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
     def _train_actor(self, batch_size: int, stats: dict[str, list[th.Tensor]], n_updates: int) -> None:
         actor_loss_fn = self._hook("actor_loss")
         for data in self.sample_actor_batches(n_updates, batch_size):
-            # Weighted regression of the actor (hooks of the algorithm)
             with self._autocast(trains=True):  # the hook evaluates its weights under _autocast() itself
                 actor_loss = actor_loss_fn(data)
             self._gradient_step(self.actor, actor_loss.loss)
