@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from benchmarks.lib.stats import median_half_iqr
 
 BENCHMARKS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCHMARKS_DIR.parent
@@ -110,15 +110,6 @@ def repo_relative(text: str) -> str:
     if os.path.isabs(text) and Path(text).resolve().is_relative_to(REPO_ROOT):
         return os.path.relpath(text, REPO_ROOT)
     return text
-
-
-def median_half_iqr(scores: Sequence[float]) -> tuple[float, float]:
-    """
-    :param scores: One score per seed.
-    :return: The median and half the interquartile range (numpy's linear interpolation of percentiles).
-    """
-    q25, q50, q75 = np.percentile(np.asarray(scores, dtype=float), [25, 50, 75])
-    return float(q50), float(q75 - q25) / 2
 
 
 def fmt_return(value: float) -> str:

@@ -60,6 +60,7 @@ from stable_baselines3.common.monitor import Monitor
 
 from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, write_json
 from benchmarks.lib.evaluation import PeriodicEvaluation
+from benchmarks.lib.stats import quartiles
 from benchmarks.offline_peers import PEERS, run_peer, run_record
 from sb3_qwr import AWR, QWR
 from sb3_qwr.datasets import make_dataset
@@ -359,12 +360,6 @@ def load_results(path: Path) -> dict[str, Any]:
 def save_results(path: Path, results: dict[str, Any]) -> None:
     """Write all results atomically (a crash never leaves a half-written file)."""
     write_json(path, results)
-
-
-def quartiles(values: list[float]) -> tuple[float, float, float]:
-    """25th, 50th and 75th percentiles."""
-    q25, q50, q75 = np.percentile(values, [25, 50, 75])
-    return float(q25), float(q50), float(q75)
 
 
 def quartiles_cell(values: list[float]) -> str:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,13 +32,13 @@ import numpy as np
 from benchmarks.common import (
     BENCHMARKS_DIR,
     fmt_return,
-    median_half_iqr,
     median_text,
     pyplot,
     read_json,
     replace_marked_block,
     save_figure,
 )
+from benchmarks.lib.stats import bootstrap_interval, iqm_interval, median_half_iqr
 from benchmarks.suites import SUITES, VARIANTS
 
 BEGIN_MARKER = "<!-- report.py:begin -->"
@@ -109,41 +108,6 @@ def load_ablations(results_dir: Path, suites: Sequence[str]) -> dict[str, list[d
         if summaries := load_summaries(folder, suites):
             ablations[folder.name] = summaries
     return ablations
-
-
-def iqm_interval(scores: Sequence[float], reps: int = 2000, seed: int = 0) -> tuple[float, float | None, float | None]:
-    """
-    Interquartile mean of the scores with a 95% stratified bootstrap confidence interval (``rliable``).
-
-    :param scores: One score per seed.
-    :param reps: Bootstrap replications.
-    :param seed: Seed of the bootstrap.
-    :return: The IQM and the interval's bounds (``None`` with fewer than 2 scores).
-    """
-    from rliable import library, metrics
-
-    values = np.asarray(scores, dtype=float).reshape(-1, 1)  # (runs, tasks)
-    iqm = float(metrics.aggregate_iqm(values))
-    if len(values) < 2:
-        return iqm, None, None
-    # rliable's StratifiedBootstrap draws its resamples from NumPy's global generator, not from the
-    # `random_state` it is given (`update_indices` calls `np.random.choice`): without seeding the global one too,
-    # a cell's interval would depend on which cells the report computed before it. Seed it, then restore it.
-    global_state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        with warnings.catch_warnings():  # arch's notice about its future default generator
-            warnings.simplefilter("ignore", FutureWarning)
-            _, intervals = library.get_interval_estimates(
-                {"x": values},
-                lambda x: np.array([metrics.aggregate_iqm(x)]),
-                reps=reps,
-                random_state=np.random.RandomState(seed),
-            )
-    finally:
-        np.random.set_state(global_state)
-    low, high = intervals["x"][:, 0]
-    return iqm, float(low), float(high)
 
 
 def _fmt_paper(median: float, half_iqr: float | None) -> str:
@@ -474,7 +438,7 @@ def aggregate_section(suite: Any, summaries: Sequence[dict[str, Any]], labels: d
         "| Algorithm | Seeds on every game | IQM [95% CI] | Mean [95% CI] |",
         "| --- | --- | --- | --- |",
     ]
-    from rliable import library, metrics
+    from rliable import metrics
 
     for variant in VARIANT_ORDER:
         if variant not in suite.variants:
@@ -489,20 +453,7 @@ def aggregate_section(suite: Any, summaries: Sequence[dict[str, Any]], labels: d
             if len(seeds) < 2:
                 cells.append(f"{point:.2f} n/a (1 seed)")
                 continue
-            global_state = np.random.get_state()  # rliable draws from NumPy's global generator: seed and restore it
-            np.random.seed(0)
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", FutureWarning)
-                    _, intervals = library.get_interval_estimates(
-                        {"x": matrix},
-                        lambda x, f=aggregate: np.array([f(x)]),
-                        reps=2000,
-                        random_state=np.random.RandomState(0),
-                    )
-            finally:
-                np.random.set_state(global_state)
-            low, high = intervals["x"][:, 0]
+            low, high = bootstrap_interval(matrix, aggregate)
             cells.append(f"{point:.2f} [{low:.2f}, {high:.2f}]")
         lines.append(f"| {labels[variant]} | {len(seeds)} ({', '.join(map(str, seeds))}) | {cells[0]} | {cells[1]} |")
     return "\n".join([*lines, ""])
