@@ -33,6 +33,7 @@ from stable_baselines3.common.monitor import Monitor
 import sb3_qwr.envs  # noqa: F401  (registers BitFlip-v0)
 from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, save_figure, write_json
 from benchmarks.lib.evaluation import PeriodicEvaluation
+from benchmarks.lib.seeding import EVAL_SEED_OFFSET
 from sb3_qwr import AWR, QWR
 
 DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "bitflip.json"
@@ -40,8 +41,6 @@ DEFAULT_FIGURE = BENCHMARKS_DIR / "bitflip.png"
 DEFAULT_README = BENCHMARKS_DIR / "README.md"
 ALGOS: dict[str, type[QWR]] = {"qwr": QWR, "awr": AWR}
 LABELS = {"qwr": "QWR-mean", "awr": "AWR"}
-# Seed offset of the evaluation environment, so that it never replays the training episodes' starts.
-EVAL_SEED_OFFSET = 10_000
 
 
 def algo_kwargs(

@@ -60,6 +60,7 @@ from stable_baselines3.common.monitor import Monitor
 
 from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, write_json
 from benchmarks.lib.evaluation import PeriodicEvaluation
+from benchmarks.lib.seeding import EVAL_SEED_OFFSET
 from benchmarks.lib.stats import quartiles
 from benchmarks.offline_peers import PEERS, run_peer, run_record
 from sb3_qwr import AWR, QWR
@@ -88,8 +89,6 @@ COLORS = {
 }
 # Where the behaviour policies are saved in an environment's folder: SAC checkpoints trained here, copied models
 BEHAVIOUR_FOLDERS = ("sac", "behaviour")
-# Seed offset of the evaluation environment, so that it never replays the dataset's starts.
-EVAL_SEED_OFFSET = 10_000
 
 
 def algo_classes() -> dict[str, type[QWR] | type[AWR]]:

@@ -62,6 +62,7 @@ from huggingface_sb3 import EnvironmentName  # the Zoo's file names of an env id
 
 from benchmarks.common import REPO_ROOT, RESULTS_DIR, RUNS_DIR, now_iso, package_versions, repo_relative, write_json
 from benchmarks.evaluate import checkpoint_evaluations
+from benchmarks.lib.seeding import eval_seed
 from benchmarks.submit import SUBMITIT_EXECUTORS, ClusterOptions, submit_suite
 from benchmarks.suites import SUITES, VARIANTS, RunSpec, expand_suite
 
@@ -317,7 +318,7 @@ def execute_run(
             "--episodes",
             str(spec.eval_episodes),
             "--seed",
-            str(spec.seed + 10_000),
+            str(eval_seed(spec.seed)),
             "--device",
             device,
             "--output",
