@@ -122,8 +122,7 @@ def reference_temperature_evaluation(model: Any, env: Any, n_episodes: int) -> d
     :return: ``returns``, ``mean``, ``std`` and ``action_std`` (in the environment's units).
     """
     from sb3_qwr.common.base_class import WeightedRegressionAlgorithm
-    from sb3_qwr.common.distributions import FixedStdGaussian
-    from sb3_qwr.common.policies import normalized_action_std
+    from sb3_qwr.common.policies import FixedStdGaussian, normalized_action_std
 
     if not isinstance(model, WeightedRegressionAlgorithm) or not isinstance(model.actor.distribution, FixedStdGaussian):
         return None

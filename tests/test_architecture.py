@@ -99,3 +99,63 @@ def test_every_package_is_installed():
         str(f.relative_to(root.parent)) for f in folders if ".".join(f.relative_to(root.parent).parts) not in packages
     )
     assert not missing, f"folders without __init__.py (not installed by pip install .): {missing}"
+
+
+#: The files that hold one update's computation (ARCHITECTURE.md, "One update, file by file").
+UPDATE_FILES = {"common/base_class.py", "common/buffers.py", "common/policies.py", "common/functional.py", "qwr/qwr.py"}
+#: The guards at the edges of a step and of a phase (the finite checks), which return or raise.
+GUARD_FILES = {"common/checks.py"}
+
+
+def trace_package_calls(run) -> tuple[set[str], set[tuple[str, ...]]]:
+    """
+    Run ``run()`` under a profiler: the package files whose Python code runs, and every call stack in which a
+    package file is entered again below a different package file (a call back into a file it was called from).
+    Frames outside the package (SB3, torch) are skipped: SB3 calling back into the hooks it dispatches to is
+    the subclass contract, not a return trip.
+    """
+    import sys
+
+    prefix = str(PACKAGE) + "/"
+    files: set[str] = set()
+    reentries: set[tuple[str, ...]] = set()
+
+    def profile(frame, event, arg):
+        if event != "call" or not frame.f_code.co_filename.startswith(prefix):
+            return
+        stack, current = [], frame
+        while current is not None:
+            name = current.f_code.co_filename
+            if name.startswith(prefix) and (not stack or stack[-1] != name[len(prefix) :]):
+                stack.append(name[len(prefix) :])
+            current = current.f_back
+        files.add(stack[0])
+        if len(stack) != len(set(stack)):
+            reentries.add((*reversed(stack), frame.f_code.co_name))
+
+    sys.setprofile(profile)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return files, reentries
+
+
+def test_one_update_crosses_five_files_and_never_comes_back():
+    """The walk of ARCHITECTURE.md, measured: collecting and storing one step, then one training phase of one
+    critic and one actor update, run code of five package files (and the finite guards of checks.py), and no
+    file calls back into one that called it."""
+    from stable_baselines3.common.type_aliases import TrainFreq, TrainFrequencyUnit
+
+    model = QWR("MlpPolicy", "Pendulum-v1", n_critic_steps=1, n_actor_steps=1, batch_size=8, device="cpu", seed=0)
+    model.learn(16)  # setup done, the buffer holds a few steps
+    callback = model._init_callback(None)
+
+    def collect_one_step():
+        one_step = TrainFreq(1, TrainFrequencyUnit.STEP)
+        model.collect_rollouts(model.env, callback, one_step, model.replay_buffer, learning_starts=0)
+
+    collected, collect_reentries = trace_package_calls(collect_one_step)
+    trained, train_reentries = trace_package_calls(lambda: model.train(1, 8))
+    assert collected | trained == UPDATE_FILES | GUARD_FILES, sorted(collected | trained)
+    assert not collect_reentries and not train_reentries, sorted(collect_reentries | train_reentries)

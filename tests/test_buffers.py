@@ -5,7 +5,7 @@ import pytest
 import torch as th
 from gymnasium import spaces
 
-from sb3_qwr.common.buffers import DictWeightedRegressionReplayBuffer, WeightedRegressionReplayBuffer, fill_missing_mu
+from sb3_qwr.common.buffers import DictWeightedRegressionReplayBuffer, WeightedRegressionReplayBuffer
 
 OBS_SPACE = spaces.Box(-np.inf, np.inf, shape=(2,), dtype=np.float32)
 ACT_SPACE = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
@@ -224,8 +224,9 @@ def test_sample_batches_are_the_batches_of_their_indices(max_bytes: int):
 
 
 @pytest.mark.parametrize("max_bytes", [2**30, 1])
-def test_fill_missing_mu_fills_each_chunk_once(max_bytes: int):
-    """fill_missing_mu writes its parameters exactly where a batch has no stored mu; everything else is unchanged."""
+def test_missing_next_states_are_written_once_per_chunk(max_bytes: int):
+    """A chunk's missing next states, given parameters once per chunk, get them exactly where a batch has no stored
+    mu; everything else is unchanged."""
     buffer = WeightedRegressionReplayBuffer(60, OBS_SPACE, ACT_SPACE, device="cpu", n_step_horizon=3)
     fill(buffer, 45, {(9, 0): "term", (19, 0): "trunc", (30, 0): "term"})
     np.random.seed(1)
@@ -237,7 +238,12 @@ def test_fill_missing_mu_fills_each_chunk_once(max_bytes: int):
         return 1000.0 + obs[:, :1].repeat(1, buffer.mu.shape[-1])
 
     np.random.seed(1)
-    chunks = [fill_missing_mu(chunk, params_of) for chunk in buffer.sample_chunks(5, 16, max_bytes=max_bytes)]
+    chunks = []
+    for chunk in buffer.sample_chunks(5, 16, max_bytes=max_bytes):
+        if chunk.samples.missing_next_mu.numel() > 0:
+            rows, obs = chunk.missing_next_states()
+            chunk = chunk.with_next_mu(rows, params_of(obs))
+        chunks.append(chunk)
     filled = [batch for chunk in chunks for batch in chunk.batches()]
     assert len(calls) == (1 if max_bytes > 1 else sum(len(b.missing_next_mu) > 0 for b in plain))
     for before, after in zip(plain, filled, strict=True):

@@ -46,7 +46,10 @@ def test_compile_updates_trains_saves_and_loads(algo, env_id, precision, tmp_pat
     assert model._n_updates == 2 * 10
     model.save(tmp_path / "model.zip")  # the compiled hooks are not saved
     loaded = algo.load(tmp_path / "model.zip", device="cpu")
-    assert loaded.compile_updates is True and loaded._compiled_hooks == {}
+    # built afresh at load (compiled at their first call), not read from the file
+    assert loaded.compile_updates is True and set(loaded._compiled_hooks) == {"td_targets", "actor_loss"}
+    assert all(loaded._compiled_hooks[name] is not model._compiled_hooks[name] for name in loaded._compiled_hooks)
+    assert loaded._update_hooks == loaded._compiled_hooks
     loaded.set_env(gym.make(env_id))
     loaded.learn(200)
     assert set(loaded._compiled_hooks) == {"td_targets", "actor_loss"}

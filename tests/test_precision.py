@@ -7,7 +7,7 @@ import torch as th
 
 from sb3_qwr import AWR, QWR
 from sb3_qwr.common.functional import tanh_gate
-from sb3_qwr.qwr.policies import QCritic
+from sb3_qwr.common.policies import QCritic
 
 FAST = {"train_freq": 200, "n_critic_steps": 5, "n_actor_steps": 5, "batch_size": 32, "buffer_size": 1000, "seed": 0}
 

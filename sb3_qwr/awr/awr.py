@@ -11,9 +11,9 @@ from stable_baselines3.common.policies import BasePolicy
 
 from sb3_qwr.awr.policies import AWRCnnPolicy, AWRMlpPolicy, AWRMultiInputPolicy, AWRPolicy, VCritic
 from sb3_qwr.common.base_class import WeightedRegressionAlgorithm
+from sb3_qwr.common.buffers import flatten_obs
 from sb3_qwr.common.functional import advantage_weights, td_lambda_target
 from sb3_qwr.common.type_aliases import ActorLoss, SequenceSamples
-from sb3_qwr.common.utils import flatten_obs
 from sb3_qwr.offline.training import OfflineTrainingMixin
 
 SelfAWR = TypeVar("SelfAWR", bound="AWR")
@@ -102,7 +102,7 @@ class AWR(OfflineTrainingMixin, WeightedRegressionAlgorithm):
         :param data: A batch of :meth:`sample_actor_batches`.
         :return: The loss and the weights' statistics.
         """
-        with th.no_grad(), self._autocast():
+        with th.no_grad(), th.autocast(self.device.type, th.bfloat16, enabled=self._bf16_eval):
             returns = self.td_returns(data, self.critic)
             values = self.critic(data.observations).float().squeeze(-1) * self.q_scale
             weights = advantage_weights(returns - values, self.beta, self.max_weight)

@@ -19,7 +19,6 @@ from stable_baselines3.common.policies import BaseModel
 from stable_baselines3.common.type_aliases import (
     GymEnv,
     MaybeCallback,
-    PyTorchObs,
     RolloutReturn,
     Schedule,
     TrainFreq,
@@ -36,7 +35,6 @@ from sb3_qwr.common.buffers import (
     WeightedRegressionReplayBuffer,
     buffer_class_for,
     check_buffer_arguments,
-    fill_missing_mu,
     make_online_buffer,
 )
 from sb3_qwr.common.checks import (
@@ -208,6 +206,7 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         self.q_scale = 1.0 / (1.0 - self.gamma)  # the critic regresses (1 - gamma) times its target
         self._last_mu: np.ndarray | None = None
         self._compiled_hooks = {}  # filled by _hook, never saved
+        self._resolve_update_context()
 
     def _create_aliases(self) -> None:
         self.actor = self.policy.actor
@@ -299,6 +298,8 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
             this is the number of interactions collected since the last one (SB3's ``gradient_steps=-1``).
         :param batch_size: Minibatch size.
         """
+        if self._update_context != (self.precision, self.compile_updates, self.device):  # changed since setup
+            self._resolve_update_context()
         phases, n_critic, n_actor = 1, self.n_critic_steps, self.n_actor_steps
         if self._updates_per_interaction:
             n_critic = gradient_steps if n_critic == -1 else n_critic
@@ -329,11 +330,11 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
             # then fixed, so the window's targets are computed before its updates (with the same random draws).
             window = list(itertools.islice(batch_iterator, min(self.target_update_interval, n_updates - done)))
             self.critic_target.load_state_dict(self.critic.state_dict())
-            with th.no_grad(), self._autocast():
+            with th.no_grad(), th.autocast(self.device.type, th.bfloat16, enabled=self._bf16_eval):
                 targets = self.window_td_targets(window)
             for data, target in zip(window, targets, strict=True):
                 # Critic update: the scaled critic regresses the scaled target (the loss in float32)
-                with self._autocast(trains=True):
+                with th.autocast(self.device.type, th.bfloat16, enabled=self._bf16_train):
                     prediction = self.critic(data.observations, data.actions).squeeze(-1).float()
                 loss = F.mse_loss(prediction, target / self.q_scale)
                 self._gradient_step(self.critic, loss)
@@ -358,17 +359,16 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         """
         if isinstance(chunk, SequenceSamples):
             chunk = SampleChunk(chunk, np.array([chunk.missing_next_mu.numel()]))
-
-        def current_mu(obs: PyTorchObs) -> th.Tensor:
-            with th.no_grad(), self._autocast():
-                return self.actor.dist_params(obs)
-
-        return fill_missing_mu(chunk, current_mu)
+        if chunk.samples.missing_next_mu.numel() == 0:
+            return chunk
+        rows, next_obs = chunk.missing_next_states()
+        with th.no_grad(), th.autocast(self.device.type, th.bfloat16, enabled=self._bf16_eval):
+            return chunk.with_next_mu(rows, self.actor.dist_params(next_obs))
 
     def _train_actor(self, batch_size: int, stats: dict[str, list[th.Tensor]], n_updates: int) -> None:
-        actor_loss_fn = self._hook("actor_loss")
+        actor_loss_fn = self._update_hooks["actor_loss"]
         for data in self.sample_actor_batches(n_updates, batch_size):
-            with self._autocast(trains=True):  # the hook evaluates its weights under _autocast() itself
+            with th.autocast(self.device.type, th.bfloat16, enabled=self._bf16_train):
                 actor_loss = actor_loss_fn(data)
             self._gradient_step(self.actor, actor_loss.loss)
             stats["actor_loss"].append(actor_loss.loss.detach())
@@ -399,8 +399,7 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         :param batches: The window's batches, in update order.
         :return: Their ``(B,)`` targets, in the same order.
         """
-        td_targets = self._hook("td_targets")
-        return [td_targets(data) for data in batches]
+        return [self._update_hooks["td_targets"](data) for data in batches]
 
     def sample_actor_batches(self, n_batches: int, batch_size: int) -> Iterator[SequenceSamples] | Iterator[StateSamples]:
         """

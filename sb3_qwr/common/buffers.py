@@ -17,13 +17,51 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
-from stable_baselines3.common.type_aliases import TensorDict
+from stable_baselines3.common.type_aliases import PyTorchObs, TensorDict
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_qwr.common.checks import check_batch_fits
-from sb3_qwr.common.distributions import centered_mu, make_distribution
-from sb3_qwr.common.type_aliases import MuFn, SequenceSamples, StateSamples
-from sb3_qwr.common.utils import flatten_obs, index_obs
+from sb3_qwr.common.policies import centered_mu, make_distribution
+from sb3_qwr.common.type_aliases import SequenceSamples, StateSamples
+
+
+def flatten_obs(obs: PyTorchObs, n: int) -> PyTorchObs:
+    """
+    Merge the batch and horizon axes of (possibly dict) observations: ``(B, T, ...) -> (B * T, ...)``.
+
+    :param obs: Observations of shape ``(B, T, *obs_shape)`` (or a dict of such tensors).
+    :param n: ``B * T``.
+    :return: Observations of shape ``(n, *obs_shape)``.
+    """
+    if isinstance(obs, dict):
+        return {key: value.reshape(n, *value.shape[2:]) for key, value in obs.items()}
+    return obs.reshape(n, *obs.shape[2:])
+
+
+def index_obs(obs: PyTorchObs, index: th.Tensor) -> PyTorchObs:
+    """
+    Select rows of (possibly dict) observations.
+
+    :param obs: Observations of shape ``(N, *obs_shape)`` (or a dict of such tensors).
+    :param index: ``(M,)`` row indices.
+    :return: Observations of shape ``(M, *obs_shape)``.
+    """
+    if isinstance(obs, dict):
+        return {key: value.index_select(0, index) for key, value in obs.items()}
+    return obs.index_select(0, index)
+
+
+def concat_obs(observations: list[PyTorchObs]) -> PyTorchObs:
+    """
+    Concatenate (possibly dict) observations along the batch axis.
+
+    :param observations: Observations of shapes ``(N_i, *obs_shape)`` (or dicts of such tensors, same keys).
+    :return: Observations of shape ``(sum N_i, *obs_shape)``.
+    """
+    first = observations[0]
+    if isinstance(first, dict):
+        return {key: th.cat([obs[key] for obs in observations]) for key in first}  # type: ignore[index]
+    return th.cat(observations)  # type: ignore[arg-type]
 
 
 class SequenceIndex(NamedTuple):
@@ -123,10 +161,10 @@ class WeightedRegressionBufferMixin:
         :param reward: Rewards.
         :param done: Episode ends.
         :param infos: Infos of the step.
-        :param mu: ``(n_envs, P)`` parameters of ``mu`` in the layout of :mod:`sb3_qwr.common.distributions`
+        :param mu: ``(n_envs, P)`` parameters of ``mu`` in the layout of :mod:`sb3_qwr.common.policies`
             (``[mean, std]`` for ``Box``, logits for ``Discrete``). Required, unless the buffer was built with
             ``centered_mu_std``: then ``None`` centres ``mu`` on the action (a Gaussian of that std for ``Box``,
-            the smoothed one-hot of :func:`~sb3_qwr.common.distributions.centered_mu` for ``Discrete``).
+            the smoothed one-hot of :func:`~sb3_qwr.common.policies.centered_mu` for ``Discrete``).
         """
         self.mu[self.pos] = self._mu_of_step(mu, action)
         super().add(obs, next_obs, action, reward, done, infos)  # type: ignore[misc]
@@ -154,7 +192,7 @@ class WeightedRegressionBufferMixin:
             if self.centered_mu_std is None:
                 raise ValueError(
                     f"{type(self).__name__}.add needs `mu`, the parameters of the distribution each action was sampled "
-                    "from, shape (n_envs, P): pass add(..., mu=params) (sb3_qwr.common.distributions.centered_mu(actions, "
+                    "from, shape (n_envs, P): pass add(..., mu=params) (sb3_qwr.common.policies.centered_mu(actions, "
                     "action_space, std) centres mu on given actions), or, for transitions added by hand, build the "
                     "buffer with centered_mu_std=<std> (e.g. replay_buffer_kwargs=dict(centered_mu_std=0.4))."
                 )
@@ -456,28 +494,30 @@ class SampleChunk(NamedTuple):
         """:return: The chunk's batches, as views."""
         return _split_samples(self.samples, self.missing_counts)
 
+    def missing_next_states(self) -> tuple[th.Tensor, PyTorchObs]:
+        """
+        The next states of the chunk that have no stored ``mu``, for whoever computes their distribution
+        (:meth:`~sb3_qwr.common.base_class.WeightedRegressionAlgorithm.fill_next_mu`, in one pass per chunk).
 
-def fill_missing_mu(chunk: SampleChunk, fill: MuFn) -> SampleChunk:
-    """
-    Write ``fill``'s distribution parameters for the next states of a chunk that have no stored ``mu``, in one
-    call for the whole chunk.
+        :return: ``(M,)`` their rows among the chunk's flattened next states, and their ``M`` observations.
+        """
+        samples, missing_counts = self
+        n_batches = len(missing_counts)
+        per_batch = samples.rewards.numel() // n_batches  # B * T next states per batch
+        offsets = np.repeat(np.arange(n_batches, dtype=np.int64) * per_batch, missing_counts)
+        rows = samples.missing_next_mu + th.as_tensor(offsets, device=samples.missing_next_mu.device)
+        return rows, index_obs(flatten_obs(samples.next_observations, samples.rewards.numel()), rows)
 
-    :param chunk: A chunk of ``n`` batches (one batch of ``sample`` is ``SampleChunk(batch, np.array([n_missing]))``).
-    :param fill: Computes the ``(M, P)`` parameters of ``M`` observations.
-    :return: The chunk with none missing.
-    """
-    samples, missing_counts = chunk
-    if samples.missing_next_mu.numel() == 0:
-        return chunk
-    n_batches = len(missing_counts)
-    per_batch = samples.rewards.numel() // n_batches  # B * T next states per batch
-    offsets = np.repeat(np.arange(n_batches, dtype=np.int64) * per_batch, missing_counts)
-    rows = samples.missing_next_mu + th.as_tensor(offsets, device=samples.missing_next_mu.device)
-    next_obs = flatten_obs(samples.next_observations, samples.rewards.numel())
-    params = samples.next_mu.reshape(-1, samples.next_mu.shape[-1])
-    params = params.index_copy(0, rows, fill(index_obs(next_obs, rows)).to(params.dtype))
-    filled = samples._replace(next_mu=params.reshape(samples.next_mu.shape), missing_next_mu=samples.missing_next_mu[:0])
-    return SampleChunk(filled, np.zeros_like(missing_counts))
+    def with_next_mu(self, rows: th.Tensor, params: th.Tensor) -> "SampleChunk":
+        """
+        :param rows: The rows of :meth:`missing_next_states`.
+        :param params: ``(M, P)`` their distribution parameters.
+        :return: The chunk with those parameters written as the next ``mu`` of those rows, none missing.
+        """
+        samples = self.samples
+        next_mu = samples.next_mu.reshape(-1, samples.next_mu.shape[-1]).index_copy(0, rows, params.to(samples.next_mu.dtype))
+        filled = samples._replace(next_mu=next_mu.reshape(samples.next_mu.shape), missing_next_mu=samples.missing_next_mu[:0])
+        return SampleChunk(filled, np.zeros_like(self.missing_counts))
 
 
 def _split_obs(obs: th.Tensor | TensorDict, n_batches: int) -> list[th.Tensor | TensorDict]:

@@ -1,9 +1,22 @@
 """
-What the policies of the weighted-regression algorithms share: the :class:`Actor` (a Gaussian with a fixed std
-for ``Box`` actions, categorical for ``Discrete`` actions) and :class:`WeightedRegressionPolicy`, an actor with
-a critic and its target copy whose critic class each algorithm chooses.
+The networks of the weighted-regression algorithms and what they sample from, in one place:
+
+* the actor's two distributions on flat parameter vectors (the vectors the replay buffer stores as ``mu``):
+  :class:`FixedStdGaussian` for ``Box`` actions, ``N(mean, std^2)`` per dimension in SB3's normalized action
+  space ``[-1, 1]`` with a fixed std (0.4 in the paper) stored beside the mean, so that a dataset or a later
+  change of std keeps each transition's own ``mu`` (parameters ``[mean, std]``); :class:`CategoricalLogits` for
+  ``Discrete`` actions (parameters: the logits). Both work on tensors of any leading shape; ``n_samples`` adds
+  a sample axis just before the action axis;
+* the :class:`Actor` (observation body, then the distribution's parameters);
+* the critics: :class:`CriticNetwork` (their shared structure), QWR's :class:`QCritic` ``Q(s, a)`` with the
+  action gate ``o * tanh(W a)`` of the paper (Section 4, Appendix 6.1; reference: ``trax/models/rl.py``) and
+  AWR's :class:`VCritic` ``V(s)``;
+* :class:`WeightedRegressionPolicy`, an actor with a critic and its target copy, whose critic class each
+  algorithm's policy chooses (``critic_class``).
 """
 
+import math
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,9 +31,187 @@ from stable_baselines3.common.torch_layers import (
 )
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
+from torch.nn import functional as F
 
-from sb3_qwr.common.distributions import DEFAULT_ACTION_STD, ActionDistribution, make_distribution
+from sb3_qwr.common.checks import check_positive
+from sb3_qwr.common.functional import tanh_gate
 from sb3_qwr.common.torch_layers import is_convolutional
+
+#: Std of the Gaussian actor and of a dataset's ``mu``, in SB3's normalized ``[-1, 1]`` action units: the paper's
+#: 0.4 (Section 4.4, Table 4), the one default of the package.
+DEFAULT_ACTION_STD = 0.4
+#: Smoothing ``eps`` of the ``mu`` centred on a ``Discrete`` action (the offline convention chosen here).
+DEFAULT_DISCRETE_EPSILON = 0.01
+
+
+class ActionDistribution:
+    """Interface of the actor's distributions (parameters in, samples and log-probabilities out)."""
+
+    param_dim: int
+
+    def params(self, head_output: th.Tensor) -> th.Tensor:
+        """Parameters from the actor head's output, shape ``(..., param_dim)``."""
+        raise NotImplementedError
+
+    def sample(self, params: th.Tensor, n_samples: int) -> th.Tensor:
+        """``n_samples`` actions per state: ``(..., n_samples, action_dim)``; class indices for Discrete."""
+        raise NotImplementedError
+
+    def mode(self, params: th.Tensor) -> th.Tensor:
+        """The most likely action: the mean (Box) or the arg-max (Discrete)."""
+        raise NotImplementedError
+
+    def log_prob(self, params: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        """
+        Log-density of ``actions`` of shape ``(..., k, action_dim)`` under ``params`` of shape ``(..., P)``.
+
+        :return: ``(..., k)``.
+        """
+        raise NotImplementedError
+
+
+class FixedStdGaussian(ActionDistribution):
+    """
+    Diagonal Gaussian with a fixed standard deviation (not learned), as in the paper.
+
+    :param action_dim: Number of action dimensions.
+    :param std: The fixed standard deviation in the normalized action space: one for every dimension, or one per
+        dimension (``action_dim`` values).
+    """
+
+    def __init__(self, action_dim: int, std: float | Sequence[float] | np.ndarray = DEFAULT_ACTION_STD):
+        stds = np.asarray(std, dtype=np.float64).reshape(-1)
+        if stds.size not in (1, action_dim):
+            raise ValueError(
+                f"`action_std` has {stds.size} values for {action_dim} action dimensions: give 1 or {action_dim}."
+            )
+        for value in stds:
+            check_positive("action_std", float(value), "the fixed std of the Gaussian actor, in [-1, 1] action units")
+        self.action_dim = action_dim
+        #: The std, a float when it is the same in every dimension, else an array of ``action_dim``.
+        self.std: float | np.ndarray = float(stds[0]) if stds.size == 1 else stds.astype(np.float32)
+        self.param_dim = 2 * action_dim
+        self._std_tensors: dict[tuple[th.device, th.dtype], th.Tensor] = {}
+
+    def params(self, head_output: th.Tensor) -> th.Tensor:
+        if isinstance(self.std, float):
+            return th.cat([head_output, th.full_like(head_output, self.std)], dim=-1)
+        key = (head_output.device, head_output.dtype)
+        if key not in self._std_tensors:  # one host-to-device copy per device and dtype
+            self._std_tensors[key] = th.as_tensor(self.std, device=head_output.device, dtype=head_output.dtype)
+        return th.cat([head_output, self._std_tensors[key].expand_as(head_output)], dim=-1)
+
+    def split(self, params: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        """Mean and std, each of shape ``(..., action_dim)``."""
+        return params[..., : self.action_dim], params[..., self.action_dim :]
+
+    def sample(self, params: th.Tensor, n_samples: int) -> th.Tensor:
+        mean, std = self.split(params)
+        mean, std = mean.unsqueeze(-2), std.unsqueeze(-2)
+        noise = th.randn((*mean.shape[:-2], n_samples, self.action_dim), device=params.device, dtype=params.dtype)
+        return mean + std * noise
+
+    def mode(self, params: th.Tensor) -> th.Tensor:
+        return self.split(params)[0]
+
+    def log_prob(self, params: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        mean, std = self.split(params)
+        mean, std = mean.unsqueeze(-2), std.unsqueeze(-2)
+        z = (actions - mean) / std
+        return (-0.5 * z.square() - th.log(std) - 0.5 * math.log(2 * math.pi)).sum(dim=-1)
+
+
+class CategoricalLogits(ActionDistribution):
+    """
+    Categorical distribution over ``n`` actions given by logits.
+
+    :param n_actions: Number of actions.
+    """
+
+    def __init__(self, n_actions: int):
+        self.n_actions = n_actions
+        self.param_dim = n_actions
+
+    def params(self, head_output: th.Tensor) -> th.Tensor:
+        return head_output
+
+    def probs(self, params: th.Tensor) -> th.Tensor:
+        """``mu(a|s)`` for every action, ``(..., n)``."""
+        return F.softmax(params, dim=-1)
+
+    def log_probs(self, params: th.Tensor) -> th.Tensor:
+        """``log mu(a|s)`` for every action, ``(..., n)``."""
+        return F.log_softmax(params, dim=-1)
+
+    def sample(self, params: th.Tensor, n_samples: int) -> th.Tensor:
+        flat = params.reshape(-1, self.n_actions)
+        draws = th.multinomial(self.probs(flat), n_samples, replacement=True)
+        return draws.reshape(*params.shape[:-1], n_samples, 1)
+
+    def mode(self, params: th.Tensor) -> th.Tensor:
+        return params.argmax(dim=-1, keepdim=True)
+
+    def log_prob(self, params: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        log_p = self.log_probs(params).unsqueeze(-2).expand(*actions.shape[:-1], self.n_actions)
+        return log_p.gather(-1, actions.long()).squeeze(-1)
+
+
+def make_distribution(
+    action_space: spaces.Space, action_std: float | Sequence[float] | np.ndarray = DEFAULT_ACTION_STD
+) -> ActionDistribution:
+    """
+    The QWR distribution for an action space.
+
+    :param action_space: ``Box`` or ``Discrete``.
+    :param action_std: Fixed std of the Gaussian in normalized units, one or one per dimension (``Box`` only).
+    :return: The distribution.
+    """
+    if isinstance(action_space, spaces.Box):
+        return FixedStdGaussian(int(math.prod(action_space.shape)), action_std)
+    if isinstance(action_space, spaces.Discrete):
+        return CategoricalLogits(int(action_space.n))
+    raise ValueError(
+        f"The weighted-regression actor supports Box and Discrete action spaces, not {type(action_space).__name__}: "
+        "wrap the environment so that it exposes one of them."
+    )
+
+
+def centered_mu(
+    actions: np.ndarray,
+    action_space: spaces.Space,
+    action_std: float | np.ndarray = DEFAULT_ACTION_STD,
+    discrete_epsilon: float = DEFAULT_DISCRETE_EPSILON,
+) -> np.ndarray:
+    """
+    Parameters of a sampling distribution ``mu`` centered on given actions, for transitions whose real ``mu`` is
+    unknown (datasets, transitions added to a replay buffer by hand): the convention of the paper's offline
+    experiments (Section 4.4). ``Box``: a Gaussian ``[mean = action, std = action_std]`` in SB3's normalized
+    ``[-1, 1]`` units, the units the replay buffer stores. ``Discrete``: the logits of the smoothed one-hot
+    ``(1 - eps) * onehot(a) + eps / n`` (see :func:`sb3_qwr.offline.buffer.dataset_mu`).
+
+    :param actions: ``(N, *action_shape)`` actions, ``Box`` ones in ``[-1, 1]`` units, ``Discrete`` ones as
+        indices from 0.
+    :param action_space: ``Box`` or ``Discrete``.
+    :param action_std: Std of the Gaussian (``Box``), one or one per dimension.
+    :param discrete_epsilon: Smoothing ``eps`` in ``(0, 1)`` (``Discrete``).
+    :return: ``(N, P)`` float32 parameters.
+    """
+    actions = np.asarray(actions)
+    if isinstance(action_space, spaces.Box):
+        stds = np.asarray(action_std, dtype=np.float64).reshape(-1)
+        for value in stds:
+            check_positive("action_std", float(value), "the std of mu around each action")
+        means = actions.reshape(len(actions), -1).astype(np.float32)
+        return np.concatenate([means, np.broadcast_to(stds.astype(np.float32), means.shape)], axis=1)
+    if isinstance(action_space, spaces.Discrete):
+        if not 0.0 < discrete_epsilon < 1.0:
+            raise ValueError(f"`discrete_epsilon` must be in (0, 1), got {discrete_epsilon}.")
+        n_actions = int(action_space.n)
+        index = actions.reshape(len(actions)).astype(np.int64)
+        probs = np.full((len(actions), n_actions), discrete_epsilon / n_actions)
+        probs[np.arange(len(actions)), index] += 1.0 - discrete_epsilon
+        return np.log(probs).astype(np.float32)
+    raise ValueError(f"Action space {action_space} is not supported: the actor needs Box or Discrete.")
 
 
 class Actor(BasePolicy):
@@ -210,6 +401,90 @@ class CriticNetwork(BaseModel):
             hidden = layer(hidden)
         with th.autocast(hidden.device.type, enabled=False):
             return output(hidden.float())
+
+
+class QCritic(CriticNetwork):
+    """
+    Q-network of QWR: ``Q(s, a) = head(LayerNorm(Linear(body(s)) * tanh(W a)))``.
+
+    The action enters through a multiplicative gate (``W`` is a linear map for ``Box`` actions and an
+    embedding for ``Discrete`` actions), then LayerNorm as in the reference code, then ``critic_head_arch``
+    ReLU layers and a scalar output. The observation body runs once per state and is broadcast over any number
+    of actions (:meth:`embed_obs` + :meth:`q_values`), which is what makes the sampled backups cheap. The output
+    is ``(1 - gamma) Q`` (:class:`~sb3_qwr.QWR` scales it back). Parameters as in
+    :class:`CriticNetwork`, ``embed_dim`` being the width of the gate.
+    """
+
+    def build_action_gate(self, action_space: spaces.Space, embed_dim: int) -> None:
+        self.discrete = isinstance(action_space, spaces.Discrete)
+        if isinstance(action_space, spaces.Discrete):
+            self.action_embedding: nn.Module = nn.Embedding(int(action_space.n), embed_dim)
+        else:
+            self.action_embedding = nn.Linear(int(th.tensor(action_space.shape).prod()), embed_dim)
+
+    def q_values(self, obs_embedding: th.Tensor, actions: th.Tensor | None = None) -> th.Tensor:
+        """
+        Scaled Q-values of ``k`` actions per state from an observation embedding.
+
+        :param obs_embedding: ``(B, E)`` from :meth:`embed_obs`.
+        :param actions: ``(B, k, action_dim)`` (``(B, k, 1)`` class indices for Discrete). For Discrete,
+            ``None`` evaluates every action.
+        :return: ``(B, k)`` (``(B, n)`` for all discrete actions).
+        """
+        return self.head_output(self.gated_features(obs_embedding, actions)).squeeze(-1)
+
+    def gated_features(self, obs_embedding: th.Tensor, actions: th.Tensor | None = None) -> th.Tensor:
+        """
+        What the head reads: ``LayerNorm(o * tanh(W a))`` for ``k`` actions per state.
+
+        :param obs_embedding: ``(B, E)`` from :meth:`embed_obs`.
+        :param actions: As in :meth:`q_values`.
+        :return: ``(B, k, E)`` (``(B, n, E)`` for all discrete actions).
+        """
+        # ``2 z`` of the gate ``tanh(z)``, the doubling folded into the (small) weights: see ``tanh_gate``
+        if self.discrete:
+            assert isinstance(self.action_embedding, nn.Embedding)
+            if actions is None:
+                doubled = 2.0 * self.action_embedding.weight.unsqueeze(0)  # (1, n, E)
+            else:
+                doubled = 2.0 * self.action_embedding(actions.long().squeeze(-1))  # (B, k, E)
+        else:
+            assert actions is not None, "Box actions must be given to the critic."
+            assert isinstance(self.action_embedding, nn.Linear)
+            doubled = F.linear(actions, 2.0 * self.action_embedding.weight, 2.0 * self.action_embedding.bias)
+        return self.norm(tanh_gate(obs_embedding.unsqueeze(-2), doubled))
+
+    def forward(self, obs: PyTorchObs, actions: th.Tensor) -> th.Tensor:
+        """
+        Scaled ``Q(s, a)`` of one action per state.
+
+        :param obs: ``B`` observations.
+        :param actions: ``(B, action_dim)`` (``(B, 1)`` for Discrete).
+        :return: ``(B, 1)``.
+        """
+        return self.q_values(self.embed_obs(obs), actions.unsqueeze(-2))
+
+
+class VCritic(CriticNetwork):
+    """
+    State-value network of AWR: ``V(s) = head(LayerNorm(Linear(body(s))))``.
+
+    It is :class:`QCritic` without the action gate ``* tanh(W a)`` (the same
+    :class:`CriticNetwork`, whose parameters it takes), so that AWR and QWR compare
+    critics of the same size. Like ``QCritic`` the output is ``(1 - gamma) V`` (:class:`~sb3_qwr.AWR` scales it
+    back).
+    """
+
+    def forward(self, obs: PyTorchObs, actions: th.Tensor | None = None) -> th.Tensor:
+        """
+        Scaled ``V(s)``.
+
+        :param obs: ``B`` observations.
+        :param actions: Ignored. Accepted so that the value network can stand where QWR's training loop calls
+            ``critic(observations, actions)``.
+        :return: ``(B, 1)``.
+        """
+        return self.head_output(self.norm(self.embed_obs(obs)))
 
 
 #: Values of the policy's ``weight_init``.

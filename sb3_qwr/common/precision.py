@@ -65,14 +65,33 @@ class UpdatePrecisionMixin:
     _compiled_hooks: dict[str, Callable[..., Any]]
     #: The hooks that ``compile_updates`` compiles (not the critic's own forward and backward: no faster compiled).
     _compilable_hooks: ClassVar[tuple[str, ...]] = ("td_targets", "actor_loss")
+    #: The hooks the training phase calls through ``_update_hooks``.
+    _update_hook_names: ClassVar[tuple[str, ...]] = ("td_targets", "actor_loss")
+    _update_hooks: dict[str, Callable[..., Any]]
+    _update_context: tuple[str, bool, th.device]
+    _bf16_eval: bool
+    _bf16_train: bool
+
+    def _resolve_update_context(self) -> None:
+        """
+        Resolve ``precision`` and ``compile_updates`` once, into what the training phase reads directly:
+        ``_bf16_eval`` and ``_bf16_train`` (whether the passes without and with gradients run in bfloat16 autocast)
+        and ``_update_hooks`` (the hooks, compiled or bound), so that an update enters no code of this module.
+        Called by ``_setup_model`` (construction and load) and by ``train`` when either setting changed since.
+        """
+        self._bf16_eval = self.precision in ("bf16", "bf16-eval")
+        self._bf16_train = self.precision == "bf16"
+        self._update_hooks = {name: self._hook(name) for name in self._update_hook_names}
+        self._update_context = (self.precision, self.compile_updates, self.device)
 
     def _autocast(self, trains: bool = False) -> th.autocast:
         """
         :param trains: Whether the pass trains (its output is differentiated) or only evaluates (targets, the
             advantages of the actor's weights, the actor's distribution where no ``mu`` is stored).
         :return: The context of the networks' passes: bfloat16 autocast with ``precision="bf16"`` (every pass) or
-            ``"bf16-eval"`` (the passes that only evaluate), a no-op otherwise. Hooks cast network outputs to
-            float32 (``.float()``) before any reduction.
+            ``"bf16-eval"`` (the passes that only evaluate), a no-op otherwise (the training phase enters the same
+            context inline, from ``_bf16_eval`` and ``_bf16_train``). Hooks cast network outputs to float32
+            (``.float()``) before any reduction.
         """
         enabled = self.precision == "bf16" or (self.precision == "bf16-eval" and not trains)
         return th.autocast(self.device.type, dtype=th.bfloat16, enabled=enabled)

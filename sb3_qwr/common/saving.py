@@ -71,6 +71,7 @@ class SavingMixin(_Base):
             "critic_lr_schedule",
             "_last_mu",
             "_compiled_hooks",
+            "_update_hooks",
             "_checked_action_space",
         ]
 

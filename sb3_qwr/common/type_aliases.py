@@ -1,17 +1,12 @@
 """
 The data types the weighted-regression algorithms pass around (as SB3's ``common/type_aliases.py``): the replay
-buffer's batches, the function that fills a missing ``mu``, and what an actor update returns.
+buffer's batches and what an actor update returns.
 """
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 import torch as th
 from stable_baselines3.common.type_aliases import TensorDict
-
-#: Computes the distribution parameters ``(M, P)`` of ``M`` observations (the current actor's, for next states
-#: with no stored ``mu``).
-MuFn = Callable[[th.Tensor | TensorDict], th.Tensor]
 
 
 class SequenceSamples(NamedTuple):

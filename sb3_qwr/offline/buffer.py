@@ -16,7 +16,7 @@ import torch as th
 from gymnasium import spaces
 
 from sb3_qwr.common.buffers import DictWeightedRegressionReplayBuffer, WeightedRegressionReplayBuffer
-from sb3_qwr.common.distributions import DEFAULT_ACTION_STD, DEFAULT_DISCRETE_EPSILON, centered_mu
+from sb3_qwr.common.policies import DEFAULT_ACTION_STD, DEFAULT_DISCRETE_EPSILON, centered_mu
 from sb3_qwr.offline.actions import normalize_box_actions
 from sb3_qwr.offline.dataset import OfflineDataset
 
@@ -29,7 +29,7 @@ def dataset_mu(
 ) -> np.ndarray:
     """
     The parameters of the sampling policy ``mu(.|s)`` assigned to each dataset action, in the layout of
-    :mod:`sb3_qwr.common.distributions` (what QWR's replay buffer stores).
+    :mod:`sb3_qwr.common.policies` (what QWR's replay buffer stores).
 
     * ``Box`` (the paper, Section 4.4): a Gaussian centered on the dataset action, rescaled to ``[-1, 1]``, with
       std ``action_std`` (0.4) in those units. Parameters ``[mean, std]``.

@@ -13,7 +13,7 @@ from stable_baselines3.common.callbacks import BaseCallback, ConvertCallback, Pr
 from stable_baselines3.common.type_aliases import MaybeCallback
 
 from sb3_qwr.common.checks import check_finite, check_positive
-from sb3_qwr.common.distributions import DEFAULT_ACTION_STD, DEFAULT_DISCRETE_EPSILON, FixedStdGaussian
+from sb3_qwr.common.policies import DEFAULT_ACTION_STD, DEFAULT_DISCRETE_EPSILON, FixedStdGaussian
 from sb3_qwr.offline.buffer import make_replay_buffer
 from sb3_qwr.offline.dataset import OfflineDataset
 from sb3_qwr.offline.loaders import as_offline_dataset

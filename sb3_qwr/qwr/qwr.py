@@ -9,11 +9,11 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, PyTorchObs, Schedule
 
 from sb3_qwr.common.base_class import WeightedRegressionAlgorithm
+from sb3_qwr.common.buffers import concat_obs, flatten_obs
 from sb3_qwr.common.checks import COMMON_HYPERPARAMETERS, Checker, check_hyperparameters, check_positive_int, one_of, positive
-from sb3_qwr.common.distributions import CategoricalLogits
 from sb3_qwr.common.functional import BACKUP_KINDS, SCALE_KINDS, advantage_weights, backup, td_lambda_target
+from sb3_qwr.common.policies import CategoricalLogits
 from sb3_qwr.common.type_aliases import ActorLoss, SequenceSamples, StateSamples
-from sb3_qwr.common.utils import concat_obs, flatten_obs
 from sb3_qwr.offline.training import OfflineTrainingMixin
 from sb3_qwr.qwr.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, QCritic, QWRPolicy
 
@@ -261,7 +261,7 @@ class QWR(OfflineTrainingMixin, WeightedRegressionAlgorithm):
         budget = TARGET_PASS_BYTES.get(self.device.type, DEFAULT_TARGET_PASS_BYTES)
         group = budget // self._target_pass_bytes(batches[0]) if budget and len(batches) > 1 else 1
         if self.compile_updates or group <= 1:
-            return super().window_td_targets(batches)
+            return [self._update_hooks["td_targets"](data) for data in batches]
         targets = []
         for first in range(0, len(batches), group):
             inputs = [self._target_inputs(data) for data in batches[first : first + group]]
@@ -350,7 +350,7 @@ class QWR(OfflineTrainingMixin, WeightedRegressionAlgorithm):
         :return: The loss and the weights' statistics.
         """
         distribution = self.actor.distribution
-        with th.no_grad(), self._autocast():
+        with th.no_grad(), th.autocast(self.device.type, th.bfloat16, enabled=self._bf16_eval):
             embedding = self.critic.embed_obs(data.observations)
             if isinstance(distribution, CategoricalLogits):
                 mu = distribution.probs(data.mu)
