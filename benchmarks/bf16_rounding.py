@@ -24,7 +24,7 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
-from benchmarks.common import RESULTS_DIR, append_jsonl, now_iso, package_versions, repo_relative
+from benchmarks.lib.records import RESULTS_DIR, append_jsonl, now_iso, provenance, repo_relative
 from sb3_qwr import QWR
 from sb3_qwr.common.functional import advantage_weights
 
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "seed": args.seed,
         **rounding_report(model, states, args.seed),
         "finished": now_iso(),
-        "versions": package_versions(),
+        **provenance(),
     }
     print(record)
     append_jsonl(args.output, record)

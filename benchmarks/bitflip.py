@@ -31,45 +31,19 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 import sb3_qwr.envs  # noqa: F401  (registers BitFlip-v0)
-from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, save_figure, write_json
+from benchmarks.lib.bitflip_setting import algo_kwargs
 from benchmarks.lib.evaluation import PeriodicEvaluation
+from benchmarks.lib.figures import FIGURES_DIR, pyplot, save_figure
+from benchmarks.lib.records import BENCHMARKS_DIR, read_json, write_json
 from benchmarks.lib.seeding import EVAL_SEED_OFFSET
+from benchmarks.lib.tables import replace_marked_block
 from sb3_qwr import AWR, QWR
 
 DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "bitflip.json"
-DEFAULT_FIGURE = BENCHMARKS_DIR / "bitflip.png"
+DEFAULT_FIGURE = FIGURES_DIR / "bitflip.png"
 DEFAULT_README = BENCHMARKS_DIR / "README.md"
 ALGOS: dict[str, type[QWR]] = {"qwr": QWR, "awr": AWR}
 LABELS = {"qwr": "QWR-mean", "awr": "AWR"}
-
-
-def algo_kwargs(
-    algo: str,
-    train_steps: int,
-    steps_per_iteration: int,
-    actor_learning_rate: float = 1e-4,
-    critic_learning_rate: float = 5e-4,
-) -> dict[str, Any]:
-    """
-    Constructor arguments of one algorithm: the shared Figure 1 settings, plus ``backup="mean"`` for QWR.
-
-    :param algo: ``"qwr"`` or ``"awr"``.
-    :param train_steps: Critic and actor updates per iteration (Figure 1: 300).
-    :param steps_per_iteration: Environment interactions per iteration (Figure 1: 1000).
-    :param actor_learning_rate: Shared actor learning rate (the paper does not give BitFlip's; Table 4: 1e-4).
-    :param critic_learning_rate: Shared critic learning rate (Table 4: 5e-4).
-    :return: Keyword arguments for the algorithm's constructor.
-    """
-    kwargs: dict[str, Any] = {
-        "train_freq": steps_per_iteration,
-        "n_critic_steps": train_steps,
-        "n_actor_steps": train_steps,
-        "actor_learning_rate": actor_learning_rate,
-        "critic_learning_rate": critic_learning_rate,
-    }
-    if algo == "qwr":
-        kwargs["backup"] = "mean"
-    return kwargs
 
 
 def run_one(algo: str, n_bits: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:

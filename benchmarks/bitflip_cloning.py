@@ -31,8 +31,9 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 import sb3_qwr.envs  # noqa: F401  (registers BitFlip-v0)
-from benchmarks.bitflip import EVAL_SEED_OFFSET, algo_kwargs  # the Figure 1 settings
-from benchmarks.common import RESULTS_DIR, append_jsonl
+from benchmarks.lib.bitflip_setting import algo_kwargs  # the Figure 1 settings
+from benchmarks.lib.records import RESULTS_DIR, append_jsonl
+from benchmarks.lib.seeding import EVAL_SEED_OFFSET
 from sb3_qwr import AWR, QWR
 
 DEFAULT_RESULTS = RESULTS_DIR / "bitflip_cloning.jsonl"

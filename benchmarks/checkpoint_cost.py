@@ -29,7 +29,7 @@ import numpy as np
 from stable_baselines3.common.env_util import make_atari_env, make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack
 
-from benchmarks.common import RESULTS_DIR, append_jsonl, machine_info, package_versions
+from benchmarks.lib.records import RESULTS_DIR, append_jsonl, provenance
 from sb3_qwr import QWR
 from sb3_qwr.resume import resume, save_checkpoint
 
@@ -120,9 +120,7 @@ def measure(env_id: str, repeats: int, save_freq: int, folder: Path) -> dict[str
         "save_freq": save_freq,
         "train_s_per_1000_steps": per_1000,
         "write_share_of_training": share,
-        "machine": machine_info(),
-        "versions": package_versions(),
-        "date": time.strftime("%Y-%m-%d"),
+        **provenance(),
     }
 
 

@@ -21,7 +21,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
-from benchmarks.common import RESULTS_DIR, append_jsonl
+from benchmarks.lib.records import RESULTS_DIR, append_jsonl
 from sb3_qwr import QWR
 
 RESULTS = RESULTS_DIR / "compare.jsonl"

@@ -3,10 +3,10 @@ Train one d3rlpy algorithm on an exported offline dataset and save its greedy po
 
 This file runs inside d3rlpy's own virtualenv (d3rlpy 2.8 pins gymnasium 1.0, which our environment does not
 share): it imports only the standard library, numpy and d3rlpy, never ``sb3_qwr`` or ``benchmarks``. It is
-started by ``benchmarks/offline_peers.py``, which also evaluates the exported policy in our environment, with the
+started by ``benchmarks/lib/offline_peers.py``, which also evaluates the exported policy in our environment, with the
 same evaluation as QWR's.
 
-Usage (from ``offline_peers.py``)::
+Usage (from ``lib/offline_peers.py``)::
 
     <d3rlpy venv>/bin/python benchmarks/d3rlpy_worker.py --data dataset.npz --algo iql --seed 0 \\
         --steps 30000 --policy out/policy.pt --record out/train.json

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.evaluation import evaluate_policy
 
-from benchmarks.common import machine_info, write_json
+from benchmarks.lib.records import provenance, write_json
 
 
 def final_evaluation(
@@ -99,7 +99,7 @@ def final_evaluation(
         "std": float(returns_array.std()),
         "deterministic": True,
         "wall_time_s": time.perf_counter() - start,
-        "machine": machine_info(),
+        **provenance(),
     }
     if reference is not None:
         result["reference_temperature"] = reference

@@ -33,8 +33,8 @@ from typing import Any
 
 import torch as th
 
-from benchmarks.common import REPO_ROOT, RESULTS_DIR, machine_info, package_versions, write_json
-from benchmarks.speed import build, time_steps
+from benchmarks.lib.records import REPO_ROOT, RESULTS_DIR, provenance, write_json
+from benchmarks.lib.timing import build, time_steps
 
 #: The test file of the CUDA tests (every test that needs a GPU is there).
 CUDA_TESTS = "tests/test_cuda.py"
@@ -65,7 +65,7 @@ def cuda_tests(timeout: float) -> dict[str, Any]:
 
 def hopper_seconds(algo: str, device: str, steps: int, warmup: int, qwr_updates: int) -> dict[str, Any]:
     """
-    :return: Seconds per 1000 Hopper-v5 steps of ``algo`` (a name of ``benchmarks.speed.build``), after a warm-up.
+    :return: Seconds per 1000 Hopper-v5 steps of ``algo`` (a name of ``benchmarks.lib.timing.build``), after a warm-up.
     """
     model = build(algo, "Hopper-v5", seed=0, device=device, qwr_updates=qwr_updates)
     model.learn(warmup)
@@ -173,8 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         "device": args.device,
         "gpu": th.cuda.get_device_name(0) if th.cuda.is_available() else None,
         "smoke": args.smoke,
-        "machine": machine_info(),
-        "versions": package_versions(),
+        **provenance(),
         "parts": {},
     }
     for name, function in parts.items():

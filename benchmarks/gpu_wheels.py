@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.common import REPO_ROOT
+from benchmarks.lib.records import REPO_ROOT
 
 #: What the check imports beyond torch (and torch's own dependencies), pinned.
 WHEELS = (

@@ -46,7 +46,6 @@ import argparse
 import shutil
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,26 +53,33 @@ import gymnasium as gym
 import numpy as np
 import torch as th
 from stable_baselines3 import SAC
-from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.evaluation import evaluate_policy
-from stable_baselines3.common.monitor import Monitor
 
-from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, write_json
 from benchmarks.lib.evaluation import PeriodicEvaluation
+from benchmarks.lib.figures import FIGURES_DIR, pyplot
+from benchmarks.lib.offline_peers import PEERS, run_peer, run_record
+from benchmarks.lib.offline_protocol import (
+    BEHAVIOUR_FOLDERS,
+    DEFAULT_RESULTS,
+    DEFAULT_RESULTS_MD,
+    DEFAULT_WORK_DIR,
+    add_training_arguments,
+    algo_classes,
+    evaluate_offline,
+    model_path,
+    mu_std,
+    train_offline_model,
+)
+from benchmarks.lib.records import BENCHMARKS_DIR, read_json, write_json
 from benchmarks.lib.seeding import EVAL_SEED_OFFSET
 from benchmarks.lib.stats import quartiles
-from benchmarks.offline_peers import PEERS, run_peer, run_record
-from sb3_qwr import AWR, QWR
+from benchmarks.lib.tables import quartiles_cell, replace_marked_block
 from sb3_qwr.datasets import make_dataset
 from sb3_qwr.offline import from_minari
 from sb3_qwr.offline.buffer import DEFAULT_ACTION_STD
 
-DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "offline.json"
-DEFAULT_FIGURE = BENCHMARKS_DIR / "offline.png"
-DEFAULT_CURVES = BENCHMARKS_DIR / "offline_curves.png"
+DEFAULT_FIGURE = FIGURES_DIR / "offline.png"
+DEFAULT_CURVES = FIGURES_DIR / "offline_curves.png"
 DEFAULT_README = BENCHMARKS_DIR / "README.md"
-DEFAULT_RESULTS_MD = BENCHMARKS_DIR / "RESULTS.md"
-DEFAULT_WORK_DIR = BENCHMARKS_DIR / "runs" / "offline"
 TABLE_START = "<!-- offline-table:start -->"
 TABLE_END = "<!-- offline-table:end -->"
 ENVS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5")
@@ -87,13 +93,6 @@ COLORS = {
     "td3plusbc": "tab:purple",
     "cql": "tab:brown",
 }
-# Where the behaviour policies are saved in an environment's folder: SAC checkpoints trained here, copied models
-BEHAVIOUR_FOLDERS = ("sac", "behaviour")
-
-
-def algo_classes() -> dict[str, type[QWR] | type[AWR]]:
-    """:return: The offline algorithms by name."""
-    return {"qwr": QWR, "awr": AWR}
 
 
 def settings_of(args: argparse.Namespace) -> dict[str, Any]:
@@ -157,18 +156,6 @@ def behaviour_policies(env_id: str, args: argparse.Namespace) -> list[Path]:
         shutil.copyfile(path, target)
         paths.append(target)
     return paths
-
-
-def saved_behaviour_model(env_dir: Path, name: str) -> Path | None:
-    """
-    :param env_dir: The profile's folder of the environment (``<work dir>/<profile>/<env>``).
-    :param name: A behaviour policy's name in the dataset summary (its file's stem).
-    :return: The saved model of that policy (a SAC checkpoint or a copied ``--behaviour-models`` entry), if there.
-    """
-    for folder in BEHAVIOUR_FOLDERS:
-        if (path := env_dir / folder / f"{name}.zip").is_file():
-            return path
-    return None
 
 
 def train_behaviour_policies(env_id: str, args: argparse.Namespace) -> list[Path]:
@@ -236,7 +223,7 @@ def run_one(env_id: str, algo: str, seed: int, dataset_id: str, args: argparse.N
     finds it) and evaluate it.
 
     :param env_id: The environment (only its spaces are used for training).
-    :param algo: ``"qwr"``, ``"awr"`` or one of d3rlpy's (:data:`benchmarks.offline_peers.PEERS`, trained in
+    :param algo: ``"qwr"``, ``"awr"`` or one of d3rlpy's (:data:`benchmarks.lib.offline_peers.PEERS`, trained in
         d3rlpy's own virtualenv).
     :param seed: Seed of the algorithm.
     :param dataset_id: The Minari dataset.
@@ -276,81 +263,6 @@ def run_one(env_id: str, algo: str, seed: int, dataset_id: str, args: argparse.N
     return record
 
 
-def model_path(env_dir: Path, algo: str, seed: int, action_std: float | None) -> Path:
-    """
-    Where an offline run's trained model is kept.
-
-    :param env_dir: The profile's folder of the environment (``<work dir>/<profile>/<env>``).
-    :param algo: ``"qwr"`` or ``"awr"``.
-    :param seed: Seed of the run.
-    :param action_std: The std of mu it was trained with (``None``: the paper's 0.4).
-    :return: ``<env_dir>/models/<algo>-std<action_std>-seed<seed>.zip``.
-    """
-    std = DEFAULT_ACTION_STD if action_std is None else action_std
-    return env_dir / "models" / f"{algo}-std{std}-seed{seed}.zip"
-
-
-def train_offline_model(
-    algo: str,
-    env_id: str,
-    seed: int,
-    dataset: Any,
-    args: argparse.Namespace,
-    action_std: float | None,
-    callback: BaseCallback | None = None,
-) -> QWR | AWR:
-    """
-    QWR or AWR as the offline runs train it: Table 4's settings with ``--critic-steps`` and ``--actor-steps`` updates
-    per iteration, ``load_dataset(dataset, action_std=action_std)``, then ``learn_offline(--iterations)``.
-
-    :param algo: ``"qwr"`` or ``"awr"``.
-    :param env_id: The environment (only its spaces are used).
-    :param seed: Seed of the algorithm.
-    :param dataset: What ``load_dataset`` accepts.
-    :param args: Parsed command line (``critic_steps``, ``actor_steps``, ``iterations``, ``device``).
-    :param action_std: Std of mu (``None``: the paper's 0.4).
-    :param callback: Called once per iteration (``learn_offline``'s).
-    :return: The trained model.
-    """
-    model = algo_classes()[algo](
-        "MlpPolicy",
-        gym.make(env_id),
-        n_critic_steps=args.critic_steps,
-        n_actor_steps=args.actor_steps,
-        seed=seed,
-        device=args.device,
-    )
-    model.load_dataset(dataset, action_std=action_std)
-    model.learn_offline(args.iterations, callback=callback)
-    assert model.num_timesteps == 0, "offline training must not step the environment"
-    return model
-
-
-def evaluate_offline(
-    model: QWR | AWR,
-    env_id: str,
-    seed: int,
-    episodes: int,
-    callback: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
-) -> list[float]:
-    """
-    The score of an offline run: ``episodes`` deterministic episodes, the evaluation environment reset with
-    ``seed + EVAL_SEED_OFFSET``.
-
-    :param model: The trained model.
-    :param env_id: The environment.
-    :param seed: Seed of the run.
-    :param episodes: Number of episodes.
-    :param callback: Passed to SB3's ``evaluate_policy`` (called after every step with its locals).
-    :return: The episode returns.
-    """
-    eval_env = Monitor(gym.make(env_id))
-    eval_env.reset(seed=seed + EVAL_SEED_OFFSET)
-    returns, _ = evaluate_policy(model, eval_env, episodes, deterministic=True, return_episode_rewards=True, callback=callback)
-    assert isinstance(returns, list)
-    return [float(value) for value in returns]
-
-
 def load_results(path: Path) -> dict[str, Any]:
     """The stored results (profiles by name), or an empty structure."""
     return read_json(path, {"profiles": {}})
@@ -359,14 +271,6 @@ def load_results(path: Path) -> dict[str, Any]:
 def save_results(path: Path, results: dict[str, Any]) -> None:
     """Write all results atomically (a crash never leaves a half-written file)."""
     write_json(path, results)
-
-
-def quartiles_cell(values: list[float]) -> str:
-    """A table cell: ``median (25th to 75th percentile, n)``, or ``not run`` without values."""
-    if not values:
-        return "not run"
-    q25, q50, q75 = quartiles(values)
-    return f"{q50:.0f} ({q25:.0f} to {q75:.0f}, {len(values)})"
 
 
 def markdown_table(results: dict[str, Any]) -> str:
@@ -440,11 +344,6 @@ def figure_table(results: dict[str, Any], groups: list[str]) -> str:
         row = [env_id, f"`{group}`", f"{dataset['average_return']:.0f}"] + [cells.get(label, "not run") for label in labels]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
-
-
-def mu_std(settings: dict[str, Any]) -> float:
-    """:return: The std of mu a profile's QWR runs used (profiles without ``action_std`` used the paper's 0.4)."""
-    return float(settings.get("action_std", DEFAULT_ACTION_STD))
 
 
 def panel(results: dict[str, Any], group: str, env_id: str) -> tuple[dict[str, Any], list[tuple[str, str, list[float]]]]:
@@ -583,16 +482,6 @@ def plot_curves(results: dict[str, Any], path: Path, groups: list[str] | None = 
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return True
-
-
-def add_training_arguments(parser: argparse.ArgumentParser) -> None:
-    """The offline phase's and the evaluation's options (shared with ``benchmarks/offline_to_online.py``)."""
-    parser.add_argument("--iterations", type=int, default=30, help="offline iterations")
-    parser.add_argument("--critic-steps", type=int, default=1000, help="critic updates per iteration")
-    parser.add_argument("--actor-steps", type=int, default=1000, help="actor updates per iteration")
-    parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,7 +24,7 @@ Usage::
     python -m benchmarks.offline_to_online --report-only
 
 Every finished run is appended to ``benchmarks/results/offline_to_online.json`` at once and skipped when it is
-there; the figure (``benchmarks/offline_to_online.png``) and the table (``benchmarks/RESULTS.md``, between the
+there; the figure (``benchmarks/figures/offline_to_online.png``) and the table (``benchmarks/RESULTS.md``, between the
 offline-to-online markers) are redrawn from it.
 """
 
@@ -40,15 +40,18 @@ import torch as th
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
-from benchmarks.common import BENCHMARKS_DIR, pyplot, read_json, replace_marked_block, write_json
 from benchmarks.lib.evaluation import PeriodicEvaluation
-from benchmarks.offline import DEFAULT_RESULTS as OFFLINE_RESULTS
-from benchmarks.offline import DEFAULT_WORK_DIR, EVAL_SEED_OFFSET, add_training_arguments, quartiles_cell
+from benchmarks.lib.figures import FIGURES_DIR, pyplot
+from benchmarks.lib.offline_protocol import DEFAULT_RESULTS as OFFLINE_RESULTS
+from benchmarks.lib.offline_protocol import DEFAULT_WORK_DIR, add_training_arguments
+from benchmarks.lib.records import BENCHMARKS_DIR, read_json, write_json
+from benchmarks.lib.seeding import EVAL_SEED_OFFSET
+from benchmarks.lib.tables import quartiles_cell, replace_marked_block
 from sb3_qwr import QWR
 from sb3_qwr.offline import from_minari
 
 DEFAULT_RESULTS = BENCHMARKS_DIR / "results" / "offline_to_online.json"
-DEFAULT_FIGURE = BENCHMARKS_DIR / "offline_to_online.png"
+DEFAULT_FIGURE = FIGURES_DIR / "offline_to_online.png"
 DEFAULT_RESULTS_MD = BENCHMARKS_DIR / "RESULTS.md"
 TABLE_START = "<!-- offline-to-online:start -->"
 TABLE_END = "<!-- offline-to-online:end -->"

@@ -39,9 +39,8 @@ import numpy as np
 import torch as th
 from stable_baselines3 import SAC
 
-from benchmarks.common import BENCHMARKS_DIR, read_json, replace_marked_block, write_json
-from benchmarks.offline import DEFAULT_RESULTS as OFFLINE_RESULTS
-from benchmarks.offline import (
+from benchmarks.lib.offline_protocol import DEFAULT_RESULTS as OFFLINE_RESULTS
+from benchmarks.lib.offline_protocol import (
     DEFAULT_RESULTS_MD,
     DEFAULT_WORK_DIR,
     algo_classes,
@@ -51,6 +50,8 @@ from benchmarks.offline import (
     saved_behaviour_model,
     train_offline_model,
 )
+from benchmarks.lib.records import BENCHMARKS_DIR, read_json, write_json
+from benchmarks.lib.tables import replace_marked_block
 from sb3_qwr import AWR, QWR
 from sb3_qwr.offline import OfflineDataset, from_minari
 

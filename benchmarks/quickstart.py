@@ -20,8 +20,8 @@ from typing import Any
 import torch as th
 from stable_baselines3.common.evaluation import evaluate_policy
 
-from benchmarks.common import RESULTS_DIR, append_jsonl
 from benchmarks.lib.evaluation import PeriodicEvaluation
+from benchmarks.lib.records import RESULTS_DIR, append_jsonl
 from sb3_qwr import QWR
 from sb3_qwr.__main__ import solved_threshold
 

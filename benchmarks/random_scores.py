@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 
 import sb3_qwr  # noqa: F401  (registers MinAtar's ids)
-from benchmarks.common import RESULTS_DIR, machine_info, now_iso, write_json
+from benchmarks.lib.records import RESULTS_DIR, provenance, write_json
 from benchmarks.suites import SUITES
 
 
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         returns = random_returns(env_id, args.episodes)
         scores[env_id] = {"mean": float(np.mean(returns)), "std": float(np.std(returns)), "episodes": len(returns)}
         print(f"{env_id}: {scores[env_id]['mean']:.2f} ± {scores[env_id]['std']:.2f} ({args.episodes} episodes)", flush=True)
-    record = {"suite": args.suite, "policy": "uniform random", "scores": scores, "date": now_iso(), "machine": machine_info()}
+    record = {"suite": args.suite, "policy": "uniform random", "scores": scores, **provenance()}
     write_json(RESULTS_DIR / args.suite / "random_scores.json" if args.output is None else Path(args.output), record)
     return record
 

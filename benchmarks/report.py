@@ -9,10 +9,10 @@ statistic of the paper's tables), the interquartile mean with a 95% stratified b
 (``rliable``), the paper's number, the number of seeds and the training steps. Cells without a summary read "not
 run" (in a suite too large for the project's CPU machines, "not run here" with the smoke run of the same variant
 and environment, where there is one); smoke runs are labeled as such. Learning curves (median and interquartile
-band over seeds of the checkpoint evaluations) go to ``benchmarks/results/<suite>/curves/<env>.png`` and are
-linked from the tables. Ablations (results roots of their own, ``results/<ablation>/<suite>/*.json``, from
-``python -m benchmarks.run ... --params ... --results-dir results/<ablation>``) get a table of their own, each
-beside the suite's runs of the same variant, environment and seeds.
+band over seeds of the checkpoint evaluations) go to ``benchmarks/figures/curves/<suite>/<env>.png`` and are
+linked from the tables. The ablations declared in ``benchmarks/suites.py`` (``ABLATIONS``; results roots of their
+own, ``results/<ablation>/<suite>/*.json``, from ``python -m benchmarks.run <suite> --ablation <ablation> --params
+...``) get a table of their own, each beside the suite's runs of the same variant, environment and seeds.
 
 Every number comes from a summary file::
 
@@ -29,17 +29,14 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import (
-    BENCHMARKS_DIR,
-    fmt_return,
-    median_text,
-    pyplot,
-    read_json,
-    replace_marked_block,
-    save_figure,
-)
+from benchmarks.lib.figures import FIGURES_DIR, pyplot, save_figure
+from benchmarks.lib.records import BENCHMARKS_DIR, read_json
 from benchmarks.lib.stats import bootstrap_interval, iqm_interval, median_half_iqr
-from benchmarks.suites import SUITES, VARIANTS
+from benchmarks.lib.tables import fmt_return, median_text, replace_marked_block
+from benchmarks.suites import ABLATIONS, SUITES, VARIANTS
+
+#: Where the learning curves go, one folder per suite.
+CURVES_DIR = FIGURES_DIR / "curves"
 
 BEGIN_MARKER = "<!-- report.py:begin -->"
 END_MARKER = "<!-- report.py:end -->"
@@ -95,18 +92,16 @@ def load_summaries(results_dir: Path, suites: Sequence[str]) -> list[dict[str, A
     return sorted(summaries, key=lambda s: (s["suite"], s["variant"], s["env"], s["seed"]))
 
 
-def load_ablations(results_dir: Path, suites: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+def load_ablations(results_dir: Path) -> dict[str, list[dict[str, Any]]]:
     """
     :param results_dir: Root of the summaries.
-    :param suites: Suite names.
-    :return: Per ablation, its summaries: an ablation is a results root of its own inside ``results_dir``
-        (``results/<ablation>/<suite>/*.json``, from
-        ``python -m benchmarks.run ... --params ... --results-dir results/<ablation>``).
+    :return: Per declared ablation (``suites.ABLATIONS``) that has finished runs, its summaries
+        (``results/<ablation>/<suite>/*.json``).
     """
     ablations = {}
-    for folder in sorted(p for p in results_dir.iterdir() if p.is_dir() and p.name not in suites):
-        if summaries := load_summaries(folder, suites):
-            ablations[folder.name] = summaries
+    for name, ablation in ABLATIONS.items():
+        if summaries := load_summaries(results_dir / name, [ablation.suite]):
+            ablations[name] = summaries
     return ablations
 
 
@@ -175,7 +170,7 @@ def suite_section(
     suite: Any,
     summaries: Sequence[dict[str, Any]],
     labels: dict[str, str],
-    results_dir: Path,
+    curves_dir: Path,
     md_dir: Path,
     plots: bool,
     smoke_summaries: Sequence[dict[str, Any]] = (),
@@ -186,7 +181,7 @@ def suite_section(
     :param suite: A suite of :mod:`benchmarks.suites`.
     :param summaries: The summaries of this suite.
     :param labels: Display name per variant.
-    :param results_dir: Root of the summaries (curves go to ``<results_dir>/<suite>/curves``).
+    :param curves_dir: Root of the learning curves (they go to ``<curves_dir>/<suite>/<env>.png``).
     :param md_dir: Folder of the markdown file (links are relative to it).
     :param plots: Whether to draw the learning curves.
     :param smoke_summaries: The smoke suite's summaries, shown in the cells without a run of a suite that is not run
@@ -244,7 +239,7 @@ def suite_section(
                 ]
             lines.append("| " + " | ".join(row) + " |")
         if env_runs and plots:
-            path = results_dir / suite.name / "curves" / f"{env.replace('/', '-')}.png"
+            path = curves_dir / suite.name / f"{env.replace('/', '-')}.png"
             plot_curves(suite.name, env, env_runs, labels, path)
             curve_links.append(f"[{env}]({Path(_relpath(path, md_dir)).as_posix()})")
     lines.append("")
@@ -328,15 +323,14 @@ def ablation_section(
     lines = [
         "### Ablations",
         "",
-        "Runs of a suite's setting with one change, in `results/<ablation>/<suite>/` "
-        "(`python -m benchmarks.run ... --params ... --results-dir results/<ablation>`), not in the tables above. "
-        "Change: the `-params` the ablation adds to "
-        "the suite's run (none: the change is in the code or the hyperparameter files; the notes say which). "
-        "Beside each, the suite's runs of the same variant, environment and seeds.",
+        "Runs of a suite's setting with one change, declared in `benchmarks/suites.py` (`ABLATIONS`), in "
+        "`results/<ablation>/<suite>/` (`python -m benchmarks.run <suite> --ablation <ablation> --params ...`), not in "
+        "the tables above. `-params`: those the ablation adds to the suite's run (none: the change is in the code or "
+        "the hyperparameter files). Beside each, the suite's runs of the same variant, environment and seeds.",
         "",
-        "| Ablation | Environment | Algorithm | Change | Ablation, per seed | Median ± ½ IQR | Suite, same seeds "
-        "| Median ± ½ IQR | Last checkpoint, ablation / suite |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| Ablation | Environment | Algorithm | What changed | `-params` | Ablation, per seed | Median ± ½ IQR "
+        "| Suite, same seeds | Median ± ½ IQR | Last checkpoint, ablation / suite |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for folder, runs in ablations.items():
         for key in sorted({(s["suite"], s["variant"], s["env"]) for s in runs}):
@@ -347,7 +341,8 @@ def ablation_section(
             base_params = base[0]["params"] if base else []
             change = " ".join(f"`{p}`" for p in cell[0]["params"] if p not in base_params) or "none"
             last_checkpoint = f"{_last_checkpoint_text(cell)} / {_last_checkpoint_text(base)}"
-            row = [folder, env, labels[variant], change, *_scores_text(cell), *_scores_text(base), last_checkpoint]
+            what = ABLATIONS[folder].change
+            row = [folder, env, labels[variant], what, change, *_scores_text(cell), *_scores_text(base), last_checkpoint]
             lines.append("| " + " | ".join(row) + " |")
     lines.append("")
     return "\n".join(lines)
@@ -459,13 +454,14 @@ def aggregate_section(suite: Any, summaries: Sequence[dict[str, Any]], labels: d
     return "\n".join([*lines, ""])
 
 
-def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
+def render(results_dir: Path, md_dir: Path, plots: bool = True, curves_dir: Path = CURVES_DIR) -> str:
     """
     The generated block (between the markers, markers included).
 
     :param results_dir: Root of the summaries.
     :param md_dir: Folder of the markdown file.
     :param plots: Whether to draw the learning curves.
+    :param curves_dir: Root of the learning curves.
     :return: The markdown that goes between the markers.
     """
     labels = {name: variant.label for name, variant in VARIANTS.items()}
@@ -494,11 +490,11 @@ def render(results_dir: Path, md_dir: Path, plots: bool = True) -> str:
     smoke_summaries = [s for s in summaries if not SUITES[s["suite"]].comparable]
     for suite in SUITES.values():
         suite_summaries = [s for s in summaries if s["suite"] == suite.name]
-        parts.append(suite_section(suite, suite_summaries, labels, results_dir, md_dir, plots, smoke_summaries))
+        parts.append(suite_section(suite, suite_summaries, labels, curves_dir, md_dir, plots, smoke_summaries))
         aggregate = aggregate_section(suite, suite_summaries, labels, results_dir)
         if aggregate:
             parts.append(aggregate)
-    parts.append(ablation_section(load_ablations(results_dir, list(SUITES)), summaries, labels))
+    parts.append(ablation_section(load_ablations(results_dir), summaries, labels))
     notes = environment_notes(summaries)
     if notes:
         parts += [notes, ""]
@@ -514,9 +510,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].strip())
     parser.add_argument("--results-dir", type=Path, default=BENCHMARKS_DIR / "results")
     parser.add_argument("--output", type=Path, default=BENCHMARKS_DIR / "RESULTS.md")
+    parser.add_argument("--curves-dir", type=Path, default=CURVES_DIR, help="root of the learning curves")
     parser.add_argument("--no-plots", action="store_true", help="skip the learning curves")
     args = parser.parse_args(argv)
-    body = render(args.results_dir, args.output.parent, plots=not args.no_plots)
+    body = render(args.results_dir, args.output.parent, plots=not args.no_plots, curves_dir=args.curves_dir)
     replace_marked_block(args.output, BEGIN_MARKER, END_MARKER, body, append_title="Benchmark results")
     print(f"wrote {args.output}")
 

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO_ROOT, RESULTS_DIR, RUNS_DIR, now_iso, repo_relative, write_json
+from benchmarks.lib.records import REPO_ROOT, RESULTS_DIR, RUNS_DIR, now_iso, repo_relative, write_json
 from benchmarks.suites import SUITES, RunSpec, expand_suite
 
 #: Folder (under the results and runs roots) of the check.

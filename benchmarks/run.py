@@ -10,9 +10,8 @@ Exact commands, from the repository root (``pip install -e ".[benchmarks]"`` for
     python -m benchmarks.run mujoco100k --seeds 0 1 2 --jobs 2 --deadline 17:30   # start nothing that ends later
     python -m benchmarks.run atari100k --device cuda     # Table 2 setting (QWR's Atari buffer needs ~2.8 GB)
     python -m benchmarks.run mujoco100k --algos qwr-lse --envs Hopper-v5 --seeds 0 1 2 \\
-        --params "policy_kwargs:dict(head_init_range=0.01)" \\
-        --results-dir benchmarks/results/mujoco100k_head_init --runs-dir benchmarks/runs/mujoco100k_head_init
-        # an ablation: extra -params after the suite's, summaries kept out of the suite's table
+        --ablation mujoco100k_head_init --params "policy_kwargs:dict(head_init_range=0.01)"
+        # an ablation declared in suites.ABLATIONS: extra -params after the suite's, its own results and runs
     python -m benchmarks.report                          # RESULTS.md tables and learning-curve PNGs
 
 Each run is one ``python -m sb3_qwr.zoo train`` process::
@@ -60,11 +59,11 @@ from typing import Any
 
 from huggingface_sb3 import EnvironmentName  # the Zoo's file names of an env id ("/" written "-")
 
-from benchmarks.common import REPO_ROOT, RESULTS_DIR, RUNS_DIR, now_iso, package_versions, repo_relative, write_json
 from benchmarks.evaluate import checkpoint_evaluations
+from benchmarks.lib.records import REPO_ROOT, RESULTS_DIR, RUNS_DIR, now_iso, package_versions, repo_relative, write_json
 from benchmarks.lib.seeding import eval_seed
 from benchmarks.submit import SUBMITIT_EXECUTORS, ClusterOptions, submit_suite
-from benchmarks.suites import SUITES, VARIANTS, RunSpec, expand_suite
+from benchmarks.suites import ABLATIONS, SUITES, VARIANTS, RunSpec, expand_suite
 
 __all__ = ["SUITES", "VARIANTS", "RunSpec", "expand_suite"]
 
@@ -177,6 +176,8 @@ def build_summary(spec: RunSpec, zoo_run_dir: Path, final_eval: dict[str, Any], 
         "command": timing.get("command"),
         "train_segments": timing.get("train_segments"),
         "run_dir": repo_relative(str(zoo_run_dir)),
+        # the provenance of benchmarks.lib.records, with the training process's date and the evaluation's machine
+        "date": timing.get("finished"),
         "versions": package_versions(),
         "machine": machine,
     }
@@ -490,6 +491,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="KEY:VALUE",
         help="extra Zoo -params for every run, after the suite's (an ablation: needs its own --results-dir)",
     )
+    parser.add_argument(
+        "--ablation",
+        choices=sorted(ABLATIONS),
+        default=None,
+        help="run as this declared ablation (suites.ABLATIONS): results in results/<ablation>, logs in runs/<ablation>",
+    )
     parser.add_argument("--list", action="store_true", help="print the runs (and whether done) and exit")
     cluster = parser.add_argument_group("cluster (benchmarks.submit: one submitit job per run, requeued and resumed)")
     cluster.add_argument(
@@ -507,10 +514,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     cluster.add_argument("--slurm-signal-delay-s", type=int, default=120, help="stop and requeue this long before the limit")
     cluster.add_argument("--slurm-max-requeues", type=int, default=20, help="time limits a run may reach")
     args = parser.parse_args(argv)
+    if args.ablation is not None:
+        if args.suite != ABLATIONS[args.ablation].suite:
+            suite = ABLATIONS[args.ablation].suite
+            parser.error(f"--ablation {args.ablation} changes the suite {suite!r}, not {args.suite!r}")
+        args.results_dir, args.runs_dir = RESULTS_DIR / args.ablation, RUNS_DIR / args.ablation
     if args.params and args.results_dir.resolve() == RESULTS_DIR.resolve():
         parser.error(
             "--params changes the runs, so their summaries must not mix with the suite's: "
-            "give them their own --results-dir (and --runs-dir), e.g. benchmarks/results/<ablation>"
+            "run them as a declared ablation (--ablation <name>, declared in benchmarks/suites.py ABLATIONS) or give them "
+            "their own --results-dir (and --runs-dir)"
         )
     if args.deadline is not None:
         try:

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.common import REPO_ROOT, RESULTS_DIR, package_versions, write_json
+from benchmarks.lib.records import REPO_ROOT, RESULTS_DIR, provenance, write_json
 
 #: SB3's test modules that exercise an algorithm through its public interface.
 MODULES = (
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         "failed_unexplained": unexplained,
         "skipped_reasons": SKIPPED,
         "wall_time_s": time.perf_counter() - start,
-        "versions": package_versions(),
+        **provenance(),
     }
     write_json(args.output, record)
     print("\n".join(lines[-40:]))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO_ROOT, now_iso, write_json
+from benchmarks.lib.records import REPO_ROOT, now_iso, write_json
 from benchmarks.suites import RunSpec
 
 #: ``--executor`` choices that submit through submitit.

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.common import RESULTS_DIR, RUNS_DIR
+from benchmarks.lib.records import RESULTS_DIR, RUNS_DIR
 
 
 @dataclass(frozen=True)
@@ -171,6 +171,39 @@ SUITES: dict[str, Suite] = {
         comparable=False,
         description="a few thousand steps, QWR with 100 + 100 updates per iteration (CPU-sized)",
     ),
+}
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """
+    A suite's setting with one change, run into a results root of its own (``results/<name>/<suite>/``, logs in
+    ``runs/<name>/``) so that it stays out of the suite's tables: ``python -m benchmarks.run <suite> --ablation
+    <name> --params ...``. The report tables the declared ablations only, each beside the suite's runs of the same
+    variant, environment and seeds.
+
+    :param name: Its folder name.
+    :param suite: The suite it changes.
+    :param change: What changed, in words (the ``-params`` it adds are read from its summaries).
+    """
+
+    name: str
+    suite: str
+    change: str
+
+
+#: Every ablation, declared once (the report and ``benchmarks.run --ablation`` read this list, not the folders).
+ABLATIONS: dict[str, Ablation] = {
+    ablation.name: ablation
+    for ablation in (
+        Ablation("mujoco100k_bf16", "mujoco100k", "every pass in bfloat16 autocast (issue Speed: score parity)"),
+        Ablation("mujoco100k_bf16_compiled", "mujoco100k", "bfloat16 with the update hooks compiled"),
+        Ablation("mujoco100k_bf16_f32out", "mujoco100k", "bfloat16 with the critics' output layer in float32 (e564685)"),
+        Ablation("mujoco100k_head_init", "mujoco100k", "output layers initialized in [-0.01, 0.01]"),
+        Ablation("mujoco100k_raw_obs", "mujoco100k", "observations not normalized (the settings before 2026-11-28)"),
+        Ablation("mujoco100k_released", "mujoco100k", "the released trax config's learning rate, buffer, target sync, init"),
+        Ablation("mujoco100k_std_env", "mujoco100k", "the Gaussian's std 0.4 in the environment's action units"),
+    )
 }
 
 

@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 import torch as th
 
-from benchmarks import bitflip, common, offline, report, run
+from benchmarks import bitflip, offline, report, run
 from benchmarks import bitflip_cloning as cloning
+from benchmarks.lib import records as lib_records
+from benchmarks.lib import tables
 
 
 def test_suites_expand():
@@ -55,6 +57,13 @@ def test_suites_expand():
         run.parse_args(["mujoco100k", "--params", "policy_kwargs:dict(a=1)"])
     args = run.parse_args(["mujoco100k", "--params", "policy_kwargs:dict(a=1)", "--results-dir", "elsewhere"])
     assert args.params == ["policy_kwargs:dict(a=1)"]
+    # A declared ablation (suites.ABLATIONS) gets its own results and logs; only for the suite it changes.
+    args = run.parse_args(["mujoco100k", "--ablation", "mujoco100k_head_init", "--params", "policy_kwargs:dict(a=1)"])
+    assert (
+        args.results_dir == run.RESULTS_DIR / "mujoco100k_head_init" and args.runs_dir == run.RUNS_DIR / "mujoco100k_head_init"
+    )
+    with pytest.raises(SystemExit):
+        run.parse_args(["mujoco1m", "--ablation", "mujoco100k_head_init"])
 
     with pytest.raises(ValueError):
         run.expand_suite(run.SUITES["mujoco100k"], variants=["nope"])
@@ -336,12 +345,17 @@ def test_report_table_and_markers(tmp_path):
         path.write_text(json.dumps(ablation))
     (results_dir / "other_folder").mkdir()  # summaries not under a suite's folder: not an ablation
     (results_dir / "other_folder" / "x.json").write_text(json.dumps(_summary("mujoco100k", "sac", "Hopper-v5", 0, 1.0)))
+    undeclared = results_dir / "mujoco100k_undeclared" / "mujoco100k"  # laid out as one, not in suites.ABLATIONS
+    undeclared.mkdir(parents=True)
+    (undeclared / "sac__Hopper-v5__seed0.json").write_text(json.dumps(_summary("mujoco100k", "sac", "Hopper-v5", 0, 1.0)))
 
     output = tmp_path / "RESULTS.md"
     before = "# Results\n\nIntro kept.\n\n"
     after = "\n\n## Speed\n\nSpeed table kept.\n"
     output.write_text(f"{before}{report.BEGIN_MARKER}\nold generated text\n{report.END_MARKER}{after}")
-    report.main(["--results-dir", str(results_dir), "--output", str(output)])
+    report.main(
+        ["--results-dir", str(results_dir), "--output", str(output), "--curves-dir", str(tmp_path / "figures" / "curves")]
+    )
     text = output.read_text()
     assert text.startswith(before) and text.endswith(after)
     assert "old generated text" not in text
@@ -366,17 +380,18 @@ def test_report_table_and_markers(tmp_path):
     smoke_text = text[text.index("### smoke") : text.index("### Ablations")]
     ablation_rows = _table_rows(text[text.index("### Ablations") :])
     assert ablation_rows[("mujoco100k_head_init", "Hopper-v5")] == (
-        "| mujoco100k_head_init | Hopper-v5 | QWR-LSE | `policy_kwargs:dict(a=1)` | s0 1500.0, s2 2500.0 | 2000 ± 250 "
+        "| mujoco100k_head_init | Hopper-v5 | QWR-LSE | output layers initialized in [-0.01, 0.01] "
+        "| `policy_kwargs:dict(a=1)` | s0 1500.0, s2 2500.0 | 2000 ± 250 "
         "| s0 1000.0, s2 3000.0 | 2000 ± 500 | 1500 ± 0.0 (1 seed) / 2000 ± 500 |"
     )
     assert "| not run | not run | 2323 ± 332 | 0 | 100000 | — | — | — |" in rows[("HalfCheetah-v5", "QWR-LSE")]
-    assert "other_folder" not in text
+    assert "other_folder" not in text and "mujoco100k_undeclared" not in text
     smoke_rows = _table_rows(smoke_text)
     assert "(smoke)" in smoke_rows[("Pendulum-v1", "SAC")] and "-900" in smoke_rows[("Pendulum-v1", "SAC")]
     assert "not run" in smoke_rows[("Hopper-v5", "QWR-LSE")] and "smoke run" in smoke_rows[("Hopper-v5", "SAC")]
     assert "(smoke)" in smoke_rows[("PongNoFrameskip-v4", "QWR-LSE")]
-    assert (results_dir / "mujoco100k" / "curves" / "Hopper-v5.png").is_file()
-    assert "(results/mujoco100k/curves/Hopper-v5.png)" in text
+    assert (tmp_path / "figures" / "curves" / "mujoco100k" / "Hopper-v5.png").is_file()
+    assert "(figures/curves/mujoco100k/Hopper-v5.png)" in text
 
     # Run again: the block is replaced, not duplicated; a file without markers gets the block appended.
     report.main(["--results-dir", str(results_dir), "--output", str(output), "--no-plots"])
@@ -488,7 +503,7 @@ def test_offline_panels_join_profiles_on_the_same_dataset(tmp_path):
     with pytest.raises(ValueError, match=r"profile\(s\) \['typo'\]"):
         offline.panel(results, "base+typo", "Hopper-v5")
     stored = tmp_path / "results.json"
-    common.write_json(stored, results)
+    lib_records.write_json(stored, results)
     with pytest.raises(SystemExit, match="typo"):
         offline.main(["--report-only", "--results", str(stored), "--plot-profiles", "base+typo"])
     table = offline.figure_table(results, ["base+wide", "other"]).splitlines()
@@ -542,15 +557,15 @@ def test_bitflip_cloning_diagnostics():
 def test_marked_block_helper(tmp_path):
     path = tmp_path / "NEW.md"
     with pytest.raises(ValueError, match="does not exist"):
-        common.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x")
-    common.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x", append_title="T")
+        tables.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x")
+    tables.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x", append_title="T")
     assert path.read_text() == "# T\n\n<!-- a -->\nx\n<!-- b -->\n"
-    common.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "y\nz")
+    tables.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "y\nz")
     assert path.read_text() == "# T\n\n<!-- a -->\ny\nz\n<!-- b -->\n"
     # An end marker before the begin marker is not a block.
     path.write_text("<!-- b -->\n<!-- a -->\n")
     with pytest.raises(ValueError, match="markers"):
-        common.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x")
+        tables.replace_marked_block(path, "<!-- a -->", "<!-- b -->", "x")
 
 
 def test_reference_temperature_evaluation():
@@ -573,7 +588,7 @@ def test_reference_temperature_evaluation():
 
 def test_offline_peers_export_and_evaluate(tmp_path):
     """d3rlpy's side needs its own virtualenv; what runs here (the export, the evaluation) is checked here."""
-    from benchmarks import offline_peers
+    from benchmarks.lib import offline_peers
     from sb3_qwr.offline import OfflineDataset
 
     rng = np.random.default_rng(0)
@@ -647,7 +662,7 @@ def test_offline_to_online_curves(tmp_path, monkeypatch):
     root = tmp_path / "work" / "tiny" / "minari"
     summary = make_dataset("Pendulum-v1", "pendulum/tiny-v0", episodes=0, random_episodes=2, root=root, verbose=0)
     offline_results = tmp_path / "offline.json"
-    common.write_json(
+    lib_records.write_json(
         offline_results,
         {
             "profiles": {
@@ -687,7 +702,7 @@ def test_offline_to_online_curves(tmp_path, monkeypatch):
     offline_to_online.main(args)
     # offline-online: the dataset is in the buffer when the online phase starts, with room for every online step
     assert buffers == [(400, 1400), (0, 50_000)]
-    record = common.read_json(results)["envs"]["Pendulum-v1"]
+    record = lib_records.read_json(results)["envs"]["Pendulum-v1"]
     assert record["settings"]["action_std"] == 0.3  # the profile's mu
     assert sorted((run["variant"], run["steps"]) for run in record["runs"]) == [
         ("offline-online", [0, 500, 1000]),
@@ -697,7 +712,7 @@ def test_offline_to_online_curves(tmp_path, monkeypatch):
     assert "| Pendulum-v1 | offline-online |" in text and "old" not in text and text.endswith("after\n")
     assert (tmp_path / "o2o.png").exists()
     offline_to_online.main(args)  # finished runs are skipped
-    assert len(common.read_json(results)["envs"]["Pendulum-v1"]["runs"]) == 2
+    assert len(lib_records.read_json(results)["envs"]["Pendulum-v1"]["runs"]) == 2
     with pytest.raises(SystemExit, match="No Pendulum-v1 dataset of profile 'other'"):
         offline_to_online.main([*args[:2], "--profile", "other", *args[4:]])
 
@@ -835,7 +850,7 @@ def test_offline_weights_end_to_end(tmp_path):
         "returns_by_source": {Path(k).stem: 0.0 for k in summary.returns_by_source},
     }
     offline_results = tmp_path / "offline.json"
-    common.write_json(
+    lib_records.write_json(
         offline_results,
         {
             "profiles": {
@@ -853,7 +868,7 @@ def test_offline_weights_end_to_end(tmp_path):
         "--offline-results", str(offline_results), "--results", str(results), "--readme", str(markdown),
     ]  # fmt: skip
     offline_weights.main(args)
-    records = common.read_json(results)
+    records = lib_records.read_json(results)
     assert [(r["algo"], r["action_std"]) for r in records] == [("qwr", 0.3), ("qwr", 0.6), ("awr", None)]
     for record in records:
         sources = record["sources"]
@@ -868,32 +883,46 @@ def test_offline_weights_end_to_end(tmp_path):
         assert offline.model_path(env_dir, algo, 0, std).exists()
     assert all("critic" in r and r["critic"] is None for r in records)  # Pendulum: 200 steps, all truncated
     offline_weights.main(args)  # finished runs are skipped
-    assert len(common.read_json(results)) == 3
+    assert len(lib_records.read_json(results)) == 3
     for record in records:  # records made before the critic's calibration get it from the saved models
         del record["critic"]
-    common.write_json(results, records)
+    lib_records.write_json(results, records)
     offline_weights.main(args)
-    assert [("critic" in r) for r in common.read_json(results)] == [True] * 3
+    assert [("critic" in r) for r in lib_records.read_json(results)] == [True] * 3
     records[0]["episode_returns"] = [r + 1.0 for r in records[0]["episode_returns"]]
-    common.write_json(results, records)
+    lib_records.write_json(results, records)
     with pytest.raises(SystemExit, match="does not reproduce"):
         offline_weights.main(args)
     # A new results file: the saved models are reused, and the same seed gives the same weights
     offline_weights.main([*args[:-4], "--results", str(tmp_path / "again.json"), "--readme", str(markdown)])
-    again = common.read_json(tmp_path / "again.json")
+    again = lib_records.read_json(tmp_path / "again.json")
     assert [r["sources"] for r in again] == [r["sources"] for r in records]
 
 
 def test_speed_variants_build_what_they_name():
     from benchmarks import speed
+    from benchmarks.lib import timing
 
-    for name, kwargs in speed.QWR_VARIANTS.items():
-        model = speed.build(name, "Pendulum-v1", seed=0, device="cpu", qwr_updates=10)
+    for name, kwargs in timing.QWR_VARIANTS.items():
+        model = timing.build(name, "Pendulum-v1", seed=0, device="cpu", qwr_updates=10)
         assert model.precision == kwargs["precision"]
         assert model.compile_updates == kwargs.get("compile_updates", False)
         assert (model.n_critic_steps, model.n_actor_steps) == (10, 10)
         expected = "bfloat16" if kwargs["precision"] == "bf16" else "float32"
         assert speed.matmul_dtype(name) == expected
+
+
+@pytest.mark.parametrize("variant", ["qwr-fp32", "qwr-fp32-compiled"])
+def test_the_phase_timer_times_every_phase(variant):
+    """benchmarks.speed's timer wraps what the training phase calls (the buffer's gathers, the targets' hook)."""
+    from benchmarks.lib import timing
+
+    model = timing.build(variant, "Pendulum-v1", seed=0, device="cpu", qwr_updates=5)
+    model.learn(1000)  # one iteration (compiles the hooks of the compiled variant)
+    timer = timing.instrument(model)
+    timing.time_steps(model, 1000)
+    phases = {"env_step", "collect", "sample_critic", "sample_actor", "critic_target", "critic_phase", "actor_phase"}
+    assert phases <= {name for name, seconds in timer.seconds.items() if seconds > 0}, dict(timer.seconds)
 
 
 def test_bf16_rounding_report_on_a_saved_run(tmp_path):
@@ -983,7 +1012,7 @@ def test_periodic_evaluation_counts_steps_calls_and_phases():
 def test_normalized_scores_and_the_aggregate_section(tmp_path):
     """(score - random) / (best - random) per game, against a reference written out; only seeds run on every game."""
     from benchmarks import report
-    from benchmarks.common import write_json
+    from benchmarks.lib.records import write_json
     from benchmarks.suites import SUITES
 
     suite = SUITES["minatar100k"]

@@ -27,7 +27,7 @@ import gymnasium as gym
 import numpy as np
 import torch as th
 
-from benchmarks.common import BENCHMARKS_DIR, RUNS_DIR
+from benchmarks.lib.records import BENCHMARKS_DIR, RUNS_DIR
 from sb3_qwr.offline import OfflineDataset
 
 D3RLPY_VERSION = "2.8.1"
