@@ -373,3 +373,53 @@ def test_seeded_run_with_window_targets_matches_the_per_batch_run(env_id, monkey
     window, per_batch = run(False), run(True)
     for key, value in per_batch.items():
         th.testing.assert_close(window[key], value, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("env_id", ["Pendulum-v1", "CartPole-v1"])
+@pytest.mark.parametrize("pass_bytes", [1, 300_000, 2**30])  # one batch per pass, a few, the whole phase
+def test_actor_phase_targets_equal_the_per_batch_targets(env_id, pass_bytes, monkeypatch):
+    """The advantage weights of an actor phase computed in passes over several batches (as on an accelerator) are
+    those of the per-batch path, with the same sampled actions, and give the same losses."""
+    import sb3_qwr.qwr.qwr as qwr_module
+
+    model = QWR("MlpPolicy", env_id, seed=0, **FAST).learn(400)
+    monkeypatch.setitem(qwr_module.ACTOR_PASS_BYTES, "cpu", pass_bytes)
+    np.random.seed(3)
+    th.manual_seed(1)
+    grouped = list(model.sample_actor_batches(7, 32))
+    assert all(isinstance(batch, qwr_module.WeightedStateSamples) for batch in grouped)
+    monkeypatch.setitem(qwr_module.ACTOR_PASS_BYTES, "cpu", 0)
+    np.random.seed(3)
+    th.manual_seed(1)  # the same random draws, batch by batch
+    per_batch = list(model.sample_actor_batches(7, 32))
+    assert not any(isinstance(batch, qwr_module.WeightedStateSamples) for batch in per_batch)
+    per_batch_targets = [model.actor_targets(batch) for batch in per_batch]
+    for ours, batch, reference in zip(grouped, per_batch, per_batch_targets, strict=True):
+        th.testing.assert_close(ours.observations, batch.observations, rtol=0, atol=0)
+        for name in ("actions", "mu_probs"):
+            mine, theirs = getattr(ours.targets, name), getattr(reference, name)
+            assert (mine is None) == (theirs is None)
+            if theirs is not None:
+                th.testing.assert_close(mine, theirs, rtol=0, atol=0)
+        th.testing.assert_close(ours.targets.weights, reference.weights, rtol=1e-5, atol=1e-5)
+        with th.no_grad():
+            loss = model.actor_loss(ours).loss
+            reference_loss = model.actor_loss(qwr_module.WeightedStateSamples(batch.observations, batch.mu, reference)).loss
+        th.testing.assert_close(loss, reference_loss, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("env_id", ["Pendulum-v1", "CartPole-v1"])
+def test_seeded_run_with_actor_phase_targets_matches_the_per_batch_run(env_id, monkeypatch):
+    import sb3_qwr.qwr.qwr as qwr_module
+
+    kwargs = {**FAST, "train_freq": 200, "n_actor_steps": 40}
+
+    def run(pass_bytes: int) -> dict[str, th.Tensor]:
+        monkeypatch.setitem(qwr_module.ACTOR_PASS_BYTES, "cpu", pass_bytes)
+        model = QWR("MlpPolicy", env_id, seed=0, **kwargs)
+        model.learn(400)  # two iterations
+        return model.policy.state_dict()
+
+    grouped, per_batch = run(2**30), run(0)
+    for key, value in per_batch.items():
+        th.testing.assert_close(grouped[key], value, rtol=1e-5, atol=1e-6)

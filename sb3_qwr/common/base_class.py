@@ -50,7 +50,7 @@ from sb3_qwr.common.policies import Actor, WeightedRegressionPolicy
 from sb3_qwr.common.precision import UpdatePrecisionMixin
 from sb3_qwr.common.saving import SavingMixin
 from sb3_qwr.common.torch_layers import is_convolutional
-from sb3_qwr.common.type_aliases import ActorLoss, SequenceSamples, StateSamples
+from sb3_qwr.common.type_aliases import ActorLoss, SequenceSamples
 
 SelfWeightedRegression = TypeVar("SelfWeightedRegression", bound="WeightedRegressionAlgorithm")
 
@@ -401,10 +401,10 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         """
         return [self._update_hooks["td_targets"](data) for data in batches]
 
-    def sample_actor_batches(self, n_batches: int, batch_size: int) -> Iterator[SequenceSamples] | Iterator[StateSamples]:
+    def sample_actor_batches(self, n_batches: int, batch_size: int) -> Iterator[Any]:
         """
-        Hook: the batches of an actor phase, one per update. :param n_batches: How many. :param batch_size: Their
-        size. :return: The batches.
+        Hook: the batches of an actor phase, one per update, as :meth:`actor_loss` takes them. :param n_batches: How
+        many. :param batch_size: Their size. :return: The batches.
         """
         raise NotImplementedError
 

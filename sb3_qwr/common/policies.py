@@ -216,7 +216,7 @@ def centered_mu(
 
 class Actor(BasePolicy):
     """
-    Actor of QWR: observation body, then a linear head giving the Gaussian mean (``Box``; the std is fixed)
+    The actor of QWR and AWR: observation body, then a linear head giving the Gaussian mean (``Box``; the std is fixed)
     or the categorical logits (``Discrete``).
 
     For ``Box`` the distribution lives in SB3's normalized action space ``[-1, 1]``; ``forward`` clips the

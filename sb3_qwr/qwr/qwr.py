@@ -6,7 +6,7 @@ from typing import Any, ClassVar, NamedTuple, TypeVar
 import torch as th
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.type_aliases import GymEnv, PyTorchObs, Schedule
+from stable_baselines3.common.type_aliases import GymEnv, PyTorchObs, Schedule, TensorDict
 
 from sb3_qwr.common.base_class import WeightedRegressionAlgorithm
 from sb3_qwr.common.buffers import concat_obs, flatten_obs
@@ -22,6 +22,9 @@ from sb3_qwr.qwr.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, QCritic
 #: launch-bound (``docs/qwr.md``, "Speed").
 TARGET_PASS_BYTES: dict[str, int] = {"cpu": 0, "cuda": 256 * 2**20}
 DEFAULT_TARGET_PASS_BYTES = 256 * 2**20
+#: The same bound for one pass of the critic over several batches of an actor phase (their advantage weights: the
+#: critic is fixed during the phase), by device type; the CPU evaluates each batch in its own update.
+ACTOR_PASS_BYTES: dict[str, int] = {"cpu": 0, "cuda": 256 * 2**20}
 
 
 class TargetInputs(NamedTuple):
@@ -38,6 +41,34 @@ class TargetInputs(NamedTuple):
     next_obs: PyTorchObs
     actions: th.Tensor | None
     weights: th.Tensor | None
+
+
+class ActorTargets(NamedTuple):
+    """
+    What one actor update regresses on, computed without gradients from the (fixed) critic.
+
+    :param actions: ``(B, k, action_dim)`` actions sampled from the stored ``mu`` (``Box``); ``None`` for ``Discrete``.
+    :param mu_probs: ``(B, n_actions)`` the stored ``mu``'s probabilities (``Discrete``); ``None`` for ``Box``.
+    :param weights: The advantage weights of those actions, ``(B, k)`` (``Box``) or ``(B, n_actions)``.
+    """
+
+    actions: th.Tensor | None
+    mu_probs: th.Tensor | None
+    weights: th.Tensor
+
+
+class WeightedStateSamples(NamedTuple):
+    """
+    A batch of the actor phase with its :class:`ActorTargets` already computed (in a pass over several batches).
+
+    :param observations: ``s``, shape ``(B, *obs_shape)`` (or a dict of such tensors).
+    :param mu: Parameters of the stored ``mu(.|s)``, shape ``(B, P)``.
+    :param targets: The batch's actions and advantage weights.
+    """
+
+    observations: th.Tensor | TensorDict
+    mu: th.Tensor
+    targets: ActorTargets
 
 
 SelfQWR = TypeVar("SelfQWR", bound="QWR")
@@ -329,42 +360,119 @@ class QWR(OfflineTrainingMixin, WeightedRegressionAlgorithm):
         q_rows = rows * (1 if isinstance(self.actor.distribution, CategoricalLogits) else self.n_action_samples)
         return 8 * (rows * obs_numel + q_rows * widest)
 
-    def sample_actor_batches(self, n_batches: int, batch_size: int) -> Iterator[StateSamples]:
+    def sample_actor_batches(self, n_batches: int, batch_size: int) -> Iterator[StateSamples] | Iterator[WeightedStateSamples]:
         """
-        States and their stored ``mu`` (Algorithm 2, line 17).
+        States and their stored ``mu`` (Algorithm 2, line 17). Where :data:`ACTOR_PASS_BYTES` allows it on the device
+        (and without ``compile_updates``), the batches come with their :class:`ActorTargets`, computed by one critic
+        pass over as many batches as the budget holds (the critic is fixed during the actor phase; the actions drawn
+        batch by batch first: the same random numbers in the same order as batch by batch).
 
         :param n_batches: Number of batches.
         :param batch_size: Minibatch size.
         :return: The batches.
         """
-        return self.replay_buffer.sample_states_batches(n_batches, batch_size, env=self._vec_normalize_env)
+        batches = self.replay_buffer.sample_states_batches(n_batches, batch_size, env=self._vec_normalize_env)
+        budget = ACTOR_PASS_BYTES.get(self.device.type, DEFAULT_TARGET_PASS_BYTES)
+        if self.compile_updates or not budget or n_batches <= 1:
+            return batches
+        return self._with_actor_targets(batches, budget)
 
-    def actor_loss(self, data: StateSamples | SequenceSamples) -> ActorLoss:
+    def _with_actor_targets(self, batches: Iterator[StateSamples], budget: int) -> Iterator[WeightedStateSamples]:
         """
-        Algorithm 2, lines 17-21: ``-mean_j w_j log pi(a_j|s)`` over ``k`` actions sampled from the stored
-        ``mu(.|s)``, ``w = min(exp(A_norm / beta), max_weight)``, ``A = Q(s, a_j) - mean_j Q(s, a_j)``. For
-        ``Discrete`` actions every action is weighted by ``mu(a|s)`` (exact expectations, Section 4.1).
+        :param batches: The actor phase's batches.
+        :param budget: Bytes one critic pass may take.
+        :return: The batches with their targets, computed in groups of as many batches as ``budget`` holds.
+        """
+        group: list[StateSamples] = []
+        group_size = 0
+        for data in batches:
+            group.append(data)
+            group_size = group_size or max(1, budget // self._actor_pass_bytes(data))
+            if len(group) == group_size:
+                yield from self._group_actor_targets(group)
+                group = []
+        if group:
+            yield from self._group_actor_targets(group)
 
-        :param data: A batch of :meth:`sample_actor_batches`, or of the buffer's ``sample``/``samples_at`` (only
-            the states and their stored mu are read).
-        :return: The loss and the weights' statistics.
+    def _group_actor_targets(self, group: list[StateSamples]) -> Iterator[WeightedStateSamples]:
+        """:return: The batches of ``group`` with their targets, from one pass of the critic over all of them."""
+        distribution = self.actor.distribution
+        sizes = [len(data.mu) for data in group]
+        with th.no_grad(), th.autocast(self.device.type, th.bfloat16, enabled=self._bf16_eval):
+            embedding = self.critic.embed_obs(concat_obs([data.observations for data in group]))
+            if isinstance(distribution, CategoricalLogits):
+                q_values = self.critic.q_values(embedding).float() * self.q_scale
+                targets = [
+                    self._actor_targets(None, distribution.probs(d.mu), q)
+                    for d, q in zip(group, q_values.split(sizes), strict=True)
+                ]
+            else:
+                actions = [distribution.sample(data.mu, self.n_action_samples) for data in group]
+                q_values = self.critic.q_values(embedding, th.cat(actions)).float() * self.q_scale
+                targets = [self._actor_targets(a, None, q) for a, q in zip(actions, q_values.split(sizes), strict=True)]
+        for data, target in zip(group, targets, strict=True):
+            yield WeightedStateSamples(data.observations, data.mu, target)
+
+    def _actor_pass_bytes(self, data: StateSamples) -> int:
+        """:return: A bound on the bytes of one batch's critic pass in the actor phase (as :meth:`_target_pass_bytes`)."""
+        obs = data.observations
+        obs_numel = sum(v[0].numel() for v in obs.values()) if isinstance(obs, dict) else obs[0].numel()
+        widest = max((m.out_features for m in self.critic.modules() if isinstance(m, th.nn.Linear)), default=1)
+        n_actions = self.actor.distribution.param_dim if isinstance(self.actor.distribution, CategoricalLogits) else 0
+        q_rows = len(data.mu) * (n_actions or self.n_action_samples)
+        return 8 * (len(data.mu) * obs_numel + q_rows * widest)
+
+    def _actor_targets(self, actions: th.Tensor | None, mu_probs: th.Tensor | None, q_values: th.Tensor) -> ActorTargets:
+        """
+        :param actions: A batch's sampled actions (``Box``), or ``None``.
+        :param mu_probs: Its stored ``mu``'s probabilities (``Discrete``), or ``None``.
+        :param q_values: The critic's Q-values of those actions, in return units.
+        :return: The targets: ``w = min(exp(A_norm / beta), max_weight)``, ``A = Q(s, a_j) - mean_j Q(s, a_j)`` (the
+            mean under ``mu`` for ``Discrete``).
+        """
+        if mu_probs is not None:
+            values = (mu_probs * q_values).sum(dim=-1, keepdim=True)
+            return ActorTargets(
+                None, mu_probs, advantage_weights(q_values - values, self.beta, self.max_weight, weights=mu_probs)
+            )
+        values = q_values.mean(dim=-1, keepdim=True)
+        return ActorTargets(actions, None, advantage_weights(q_values - values, self.beta, self.max_weight))
+
+    def actor_targets(self, data: StateSamples | SequenceSamples) -> ActorTargets:
+        """
+        The targets of one batch's actor update (Algorithm 2, lines 17-20): ``k`` actions sampled from the stored
+        ``mu(.|s)`` and their advantage weights; for ``Discrete`` every action, weighted by ``mu(a|s)``.
+
+        :param data: A batch (only the states and their stored ``mu`` are read).
+        :return: The targets.
         """
         distribution = self.actor.distribution
         with th.no_grad(), th.autocast(self.device.type, th.bfloat16, enabled=self._bf16_eval):
             embedding = self.critic.embed_obs(data.observations)
             if isinstance(distribution, CategoricalLogits):
-                mu = distribution.probs(data.mu)
                 q_values = self.critic.q_values(embedding).float() * self.q_scale
-                values = (mu * q_values).sum(dim=-1, keepdim=True)
-                weights = advantage_weights(q_values - values, self.beta, self.max_weight, weights=mu)
-            else:
-                actions = distribution.sample(data.mu, self.n_action_samples)
-                q_values = self.critic.q_values(embedding, actions).float() * self.q_scale
-                values = q_values.mean(dim=-1, keepdim=True)
-                weights = advantage_weights(q_values - values, self.beta, self.max_weight)
-        if isinstance(distribution, CategoricalLogits):
-            log_pi = distribution.log_probs(self.actor.dist_params(data.observations))
+                return self._actor_targets(None, distribution.probs(data.mu), q_values)
+            actions = distribution.sample(data.mu, self.n_action_samples)
+            q_values = self.critic.q_values(embedding, actions).float() * self.q_scale
+            return self._actor_targets(actions, None, q_values)
+
+    def actor_loss(self, data: StateSamples | SequenceSamples | WeightedStateSamples) -> ActorLoss:
+        """
+        Algorithm 2, lines 17-21: ``-mean_j w_j log pi(a_j|s)`` over ``k`` actions sampled from the stored
+        ``mu(.|s)``, ``w = min(exp(A_norm / beta), max_weight)``, ``A = Q(s, a_j) - mean_j Q(s, a_j)``. For
+        ``Discrete`` actions every action is weighted by ``mu(a|s)`` (exact expectations, Section 4.1).
+
+        :param data: A batch of :meth:`sample_actor_batches` (with its targets or without), or of the buffer's
+            ``sample``/``samples_at`` (only the states and their stored mu are read).
+        :return: The loss and the weights' statistics.
+        """
+        targets = data.targets if isinstance(data, WeightedStateSamples) else self.actor_targets(data)
+        weights = targets.weights
+        if targets.mu_probs is not None:
+            mu = targets.mu_probs
+            log_pi = self.actor.distribution.log_probs(self.actor.dist_params(data.observations))  # type: ignore[attr-defined]
             loss = -(mu * weights * log_pi).sum(dim=-1).mean()
             return ActorLoss(loss, (mu * weights).sum(dim=-1), weights.max())
-        log_pi = self.actor.log_prob(data.observations, actions)
+        assert targets.actions is not None
+        log_pi = self.actor.log_prob(data.observations, targets.actions)
         return ActorLoss(-(weights * log_pi).mean(), weights.mean(dim=-1), weights.max())
