@@ -1039,3 +1039,15 @@ def test_normalized_scores_and_the_aggregate_section(tmp_path):
     write_json(tmp_path / suite.name / "random_scores.json", {"scores": {env: {"mean": 0.5} for env in suite.envs}})
     text = report.aggregate_section(suite, summaries, {v: v for v in report.VARIANT_ORDER}, tmp_path)
     assert "| dqn | 3 (0, 1, 2) |" in text and "| qwr-lse | 0 | not on every game yet |" in text
+
+
+def test_atari_iteration_records_one_whole_iteration(tmp_path):
+    """benchmarks.atari_iteration at a tiny size: one record with the seconds, the phases and the package's commit."""
+    from benchmarks import atari_iteration
+
+    output = tmp_path / "atari_iteration.jsonl"
+    atari_iteration.main(["--updates", "2", "--precision", "bf16-eval", "--output", str(output)])
+    (record,) = [json.loads(line) for line in output.read_text().splitlines()]
+    assert record["precision"] == "bf16-eval" and record["updates"] == 2 and record["seconds"] > 0
+    assert {"collect", "critic_phase", "actor_phase"} <= set(record["phases_s"])
+    assert record["commit"] and {"date", "versions", "machine"} <= set(record)

@@ -423,3 +423,33 @@ def test_seeded_run_with_actor_phase_targets_matches_the_per_batch_run(env_id, m
     grouped, per_batch = run(2**30), run(0)
     for key, value in per_batch.items():
         th.testing.assert_close(grouped[key], value, rtol=1e-5, atol=1e-6)
+
+
+def test_image_observations_take_the_channels_last_path():
+    """SB3's image observations reach the convolutions channels_last and converted once (in bfloat16 under a
+    bfloat16 autocast); the features are those of SB3's preprocessing with the weights laid out as SB3 builds them."""
+    from stable_baselines3.common.envs import FakeImageEnv
+    from stable_baselines3.common.preprocessing import preprocess_obs
+
+    env = FakeImageEnv(screen_height=36, screen_width=36, n_channels=4, discrete=True, channel_first=True)
+    kwargs = {"buffer_size": 200, "batch_size": 16, "train_freq": 100, "n_critic_steps": 2, "n_actor_steps": 2}
+    model = QWR("CnnPolicy", env, **kwargs, device="cpu", seed=0)
+    for network in (model.actor, model.critic, model.critic_target):
+        convs = [p for p in network.parameters() if p.dim() == 4]
+        assert convs and all(p.is_contiguous(memory_format=th.channels_last) for p in convs)
+    reference = model.critic.features_extractor.__class__(model.observation_space, 512)  # laid out contiguously
+    reference.load_state_dict(model.critic.features_extractor.state_dict())
+    seen = []
+    hook = model.critic.features_extractor.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    obs = th.randint(0, 256, (8, 4, 36, 36), dtype=th.uint8)
+    with th.no_grad():
+        features = model.critic.extract_features(obs, model.critic.features_extractor)
+        th.testing.assert_close(features, reference(preprocess_obs(obs, model.observation_space)), rtol=1e-5, atol=1e-6)
+        with th.autocast("cpu", th.bfloat16):
+            model.critic.extract_features(obs, model.critic.features_extractor)
+    hook.remove()
+    assert seen[0].dtype == th.float32 and seen[0].is_contiguous(memory_format=th.channels_last)
+    assert seen[1].dtype == th.bfloat16
+    th.testing.assert_close(seen[1].float(), (obs.float() / 255).bfloat16().float(), rtol=0, atol=0)
+    model.learn(200)  # trains on the path
+    assert all(th.isfinite(p).all() for p in model.policy.parameters())

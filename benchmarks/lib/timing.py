@@ -26,6 +26,7 @@ from sb3_qwr import QWR
 QWR_VARIANTS: dict[str, dict[str, Any]] = {
     "qwr-fp32": {"precision": "fp32"},
     "qwr-bf16": {"precision": "bf16"},
+    "qwr-bf16-eval": {"precision": "bf16-eval"},
     "qwr-fp32-compiled": {"precision": "fp32", "compile_updates": True},
     "qwr-bf16-compiled": {"precision": "bf16", "compile_updates": True},
 }

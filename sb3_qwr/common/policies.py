@@ -17,12 +17,13 @@ The networks of the weighted-regression algorithms and what they sample from, in
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.policies import BaseModel, BasePolicy
+from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
 from stable_baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
     FlattenExtractor,
@@ -214,7 +215,44 @@ def centered_mu(
     raise ValueError(f"Action space {action_space} is not supported: the actor needs Box or Discrete.")
 
 
-class Actor(BasePolicy):
+NetworkT = TypeVar("NetworkT", bound=nn.Module)
+
+
+class ImageInputMixin:
+    """
+    The image path of the actor and the critics: SB3's image observations (``uint8`` frames, channels first, as
+    after ``VecTransposeImage``) are laid out ``channels_last`` while still ``uint8`` (oneDNN's layout for
+    convolutions on the CPU, at a quarter of the bytes of a float copy) and converted to floating point once, in the
+    autocast dtype when a bfloat16 autocast is on (the cast the first convolution would make anyway), then divided
+    by 255 as SB3's ``preprocess_obs`` does. Other observations go through SB3's ``extract_features`` unchanged.
+    """
+
+    observation_space: spaces.Space
+    normalize_images: bool
+
+    def extract_features(self, obs: PyTorchObs, features_extractor: BaseFeaturesExtractor) -> th.Tensor:
+        """
+        :param obs: Observations.
+        :param features_extractor: The extractor to run on them.
+        :return: The features.
+        """
+        if isinstance(obs, th.Tensor) and obs.dtype == th.uint8 and obs.dim() == 4 and self._images_channels_first():
+            device = obs.device.type
+            dtype = th.get_autocast_dtype(device) if th.is_autocast_enabled(device) else th.float32
+            return features_extractor(obs.contiguous(memory_format=th.channels_last).to(dtype) / 255.0)
+        return super().extract_features(obs, features_extractor)  # type: ignore[misc]
+
+    def _images_channels_first(self) -> bool:
+        """:return: Whether the observations are images SB3 normalizes, with the channels first."""
+        space = self.observation_space
+        return (
+            self.normalize_images
+            and is_image_space(space, check_channels=False, normalized_image=False)
+            and is_image_space_channels_first(space)  # type: ignore[arg-type]
+        )
+
+
+class Actor(ImageInputMixin, BasePolicy):
     """
     The actor of QWR and AWR: observation body, then a linear head giving the Gaussian mean (``Box``; the std is fixed)
     or the categorical logits (``Discrete``).
@@ -317,7 +355,7 @@ class Actor(BasePolicy):
         return self(observation, deterministic)
 
 
-class CriticNetwork(BaseModel):
+class CriticNetwork(ImageInputMixin, BaseModel):
     """
     The critics' shared structure: ``head(LayerNorm(gate(Linear(body(s)))))``, the observation body, a ``Linear``
     to ``embed_dim``, LayerNorm as in the reference code, ``critic_head_arch`` ReLU layers and a scalar output.
@@ -701,7 +739,7 @@ class WeightedRegressionPolicy(BasePolicy):
 
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> Actor:
         actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)
-        return Actor(**actor_kwargs).to(self.device)
+        return self._placed(Actor(**actor_kwargs))
 
     def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> CriticNetwork:
         """
@@ -711,7 +749,18 @@ class WeightedRegressionPolicy(BasePolicy):
         :return: The critic, on the policy's device.
         """
         critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
-        return self.critic_class(**critic_kwargs).to(self.device)
+        return self._placed(self.critic_class(**critic_kwargs))
+
+    def _placed(self, network: NetworkT) -> NetworkT:
+        """
+        :param network: A new actor or critic.
+        :return: It on the policy's device; for SB3's image observations with its convolution weights
+            ``channels_last``, the layout its inputs get (:class:`ImageInputMixin`).
+        """
+        network = network.to(self.device)
+        if isinstance(network, ImageInputMixin) and network._images_channels_first():
+            network = network.to(memory_format=th.channels_last)  # type: ignore[call-overload]
+        return network
 
     def forward(self, obs: PyTorchObs, deterministic: bool = False) -> th.Tensor:
         return self._predict(obs, deterministic=deterministic)
