@@ -229,8 +229,9 @@ class WeightedRegressionAlgorithm(UpdatePrecisionMixin, SavingMixin, OffPolicyAl
         with th.no_grad():
             params = self.actor.dist_params(obs_tensor)
             sampled = self.actor.distribution.sample(params, 1).squeeze(-2)
-        self._last_mu = params.cpu().numpy()
-        sampled_np = sampled.cpu().numpy()
+            # one device-to-host copy for both (class indices are exact in float32)
+            both = th.cat([params, sampled.to(params.dtype)], dim=-1).cpu().numpy()
+        self._last_mu, sampled_np = both[:, : params.shape[-1]], both[:, params.shape[-1] :]
         if isinstance(self.action_space, spaces.Box):
             buffer_action = sampled_np.reshape((n_envs, *self.action_space.shape))
             return self.policy.unscale_action(np.clip(buffer_action, -1.0, 1.0)), buffer_action
