@@ -135,6 +135,7 @@ def test_qwr_yml_matches_table4_and_constructor() -> None:
     assert wrapper["clip_reward"] is True
     # 10K interactions at frame skip 4.
     assert atari["env_kwargs"]["max_num_frames_per_episode"] == 40_000
+    assert atari["optimize_memory_usage"] is True  # each frame stack stored once (half the buffer's memory)
 
 
 def test_sac_ppo_files_copy_v4_values_and_merge_over_zoo() -> None:
