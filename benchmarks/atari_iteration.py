@@ -23,7 +23,7 @@ import torch as th
 
 import sb3_qwr
 from benchmarks.lib.records import RESULTS_DIR, append_jsonl, provenance
-from benchmarks.lib.timing import QWR_VARIANTS, build, instrument
+from benchmarks.lib.timing import build, instrument
 
 RESULTS = RESULTS_DIR / "atari_iteration.jsonl"
 
@@ -48,8 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     th.set_num_threads(args.threads)
-    variant = next(name for name, kwargs in QWR_VARIANTS.items() if kwargs == {"precision": args.precision})
-    model = build(variant, args.env, seed=0, device="cpu", qwr_updates=args.updates)
+    model = build(f"qwr-{args.precision}", args.env, seed=0, device="cpu", qwr_updates=args.updates)
     timer = instrument(model)
     start = time.perf_counter()
     model.learn(1000)

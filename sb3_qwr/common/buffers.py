@@ -56,9 +56,11 @@ def concat_obs(observations: list[PyTorchObs]) -> PyTorchObs:
     Concatenate (possibly dict) observations along the batch axis.
 
     :param observations: Observations of shapes ``(N_i, *obs_shape)`` (or dicts of such tensors, same keys).
-    :return: Observations of shape ``(sum N_i, *obs_shape)``.
+    :return: Observations of shape ``(sum N_i, *obs_shape)`` (the one given, not a copy, when there is one).
     """
     first = observations[0]
+    if len(observations) == 1:
+        return first
     if isinstance(first, dict):
         return {key: th.cat([obs[key] for obs in observations]) for key in first}  # type: ignore[index]
     return th.cat(observations)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ The networks of the weighted-regression algorithms and what they sample from, in
   algorithm's policy chooses (``critic_class``).
 """
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
@@ -236,14 +237,15 @@ class ImageInputMixin:
         :param features_extractor: The extractor to run on them.
         :return: The features.
         """
-        if isinstance(obs, th.Tensor) and obs.dtype == th.uint8 and obs.dim() == 4 and self._images_channels_first():
+        if isinstance(obs, th.Tensor) and obs.dtype == th.uint8 and obs.dim() == 4 and self.images_channels_first:
             device = obs.device.type
             dtype = th.get_autocast_dtype(device) if th.is_autocast_enabled(device) else th.float32
             return features_extractor(obs.contiguous(memory_format=th.channels_last).to(dtype) / 255.0)
         return super().extract_features(obs, features_extractor)  # type: ignore[misc]
 
-    def _images_channels_first(self) -> bool:
-        """:return: Whether the observations are images SB3 normalizes, with the channels first."""
+    @functools.cached_property
+    def images_channels_first(self) -> bool:
+        """Whether the observations are images SB3 normalizes, with the channels first (read once per network)."""
         space = self.observation_space
         return (
             self.normalize_images
@@ -758,7 +760,7 @@ class WeightedRegressionPolicy(BasePolicy):
             ``channels_last``, the layout its inputs get (:class:`ImageInputMixin`).
         """
         network = network.to(self.device)
-        if isinstance(network, ImageInputMixin) and network._images_channels_first():
+        if isinstance(network, ImageInputMixin) and network.images_channels_first:
             network = network.to(memory_format=th.channels_last)  # type: ignore[call-overload]
         return network
 

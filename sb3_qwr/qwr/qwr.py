@@ -1,6 +1,6 @@
 """Q-Value Weighted Regression (Kozakowski et al. 2021) as a Stable-Baselines3 off-policy algorithm."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import torch as th
@@ -72,6 +72,22 @@ class WeightedStateSamples(NamedTuple):
 
 
 SelfQWR = TypeVar("SelfQWR", bound="QWR")
+
+
+def _pass_bytes(network: th.nn.Module, obs: PyTorchObs, rows: int, q_per_row: int, obs_dims: int) -> int:
+    """
+    :param network: The critic (or its target) of the pass.
+    :param obs: The batch's observations (a dict of tensors for ``Dict`` observations).
+    :param rows: How many states the pass evaluates.
+    :param q_per_row: How many (state, action) rows each state gives.
+    :param obs_dims: The leading batch axes of ``obs`` (1: ``(B, ...)``, 2: ``(B, T, ...)``).
+    :return: A bound on the bytes of the pass: the states in float32 and the widest layer's activations on every
+        (state, action) row, twice (inputs and outputs of a layer).
+    """
+    first = (0,) * obs_dims
+    obs_numel = sum(v[first].numel() for v in obs.values()) if isinstance(obs, dict) else obs[first].numel()
+    widest = max((m.out_features for m in network.modules() if isinstance(m, th.nn.Linear)), default=1)
+    return 8 * (rows * obs_numel + rows * q_per_row * widest)
 
 
 #: QWR's hyperparameters with their checkers: those of every weighted-regression algorithm, then its own.
@@ -353,12 +369,8 @@ class QWR(OfflineTrainingMixin, WeightedRegressionAlgorithm):
     def _target_pass_bytes(self, data: SequenceSamples) -> int:
         """:return: A bound on the bytes of one batch's target pass: its next states in float32 and the widest
         layer's activations on every (state, action) row, twice (inputs and outputs of a layer)."""
-        rows = data.rewards.numel()
-        obs = data.next_observations
-        obs_numel = sum(v[0, 0].numel() for v in obs.values()) if isinstance(obs, dict) else obs[0, 0].numel()
-        widest = max((m.out_features for m in self.critic_target.modules() if isinstance(m, th.nn.Linear)), default=1)
-        q_rows = rows * (1 if isinstance(self.actor.distribution, CategoricalLogits) else self.n_action_samples)
-        return 8 * (rows * obs_numel + q_rows * widest)
+        per_state = 1 if isinstance(self.actor.distribution, CategoricalLogits) else self.n_action_samples
+        return _pass_bytes(self.critic_target, data.next_observations, data.rewards.numel(), per_state, obs_dims=2)
 
     def sample_actor_batches(self, n_batches: int, batch_size: int) -> Iterator[StateSamples] | Iterator[WeightedStateSamples]:
         """
@@ -389,38 +401,42 @@ class QWR(OfflineTrainingMixin, WeightedRegressionAlgorithm):
             group.append(data)
             group_size = group_size or max(1, budget // self._actor_pass_bytes(data))
             if len(group) == group_size:
-                yield from self._group_actor_targets(group)
+                yield from self._weighted(group)
                 group = []
         if group:
-            yield from self._group_actor_targets(group)
+            yield from self._weighted(group)
 
-    def _group_actor_targets(self, group: list[StateSamples]) -> Iterator[WeightedStateSamples]:
-        """:return: The batches of ``group`` with their targets, from one pass of the critic over all of them."""
+    def _weighted(self, group: list[StateSamples]) -> Iterator[WeightedStateSamples]:
+        """:return: The batches of ``group`` with their targets (:meth:`_group_actor_targets`)."""
+        for data, target in zip(group, self._group_actor_targets(group), strict=True):
+            yield WeightedStateSamples(data.observations, data.mu, target)
+
+    def _group_actor_targets(self, group: Sequence[StateSamples | SequenceSamples]) -> list[ActorTargets]:
+        """
+        The targets of the actor updates of several batches (Algorithm 2, lines 17-20), from one pass of the critic
+        over all of them: ``k`` actions sampled from each stored ``mu(.|s)`` (batch by batch, in order) and their
+        advantage weights; for ``Discrete`` every action, weighted by ``mu(a|s)``.
+
+        :param group: The batches (only the states and their stored ``mu`` are read).
+        :return: Their targets, in order.
+        """
         distribution = self.actor.distribution
         sizes = [len(data.mu) for data in group]
         with th.no_grad(), th.autocast(self.device.type, th.bfloat16, enabled=self._bf16_eval):
             embedding = self.critic.embed_obs(concat_obs([data.observations for data in group]))
             if isinstance(distribution, CategoricalLogits):
                 q_values = self.critic.q_values(embedding).float() * self.q_scale
-                targets = [
-                    self._actor_targets(None, distribution.probs(d.mu), q)
-                    for d, q in zip(group, q_values.split(sizes), strict=True)
-                ]
-            else:
-                actions = [distribution.sample(data.mu, self.n_action_samples) for data in group]
-                q_values = self.critic.q_values(embedding, th.cat(actions)).float() * self.q_scale
-                targets = [self._actor_targets(a, None, q) for a, q in zip(actions, q_values.split(sizes), strict=True)]
-        for data, target in zip(group, targets, strict=True):
-            yield WeightedStateSamples(data.observations, data.mu, target)
+                per_batch = zip(group, q_values.split(sizes), strict=True)
+                return [self._actor_targets(None, distribution.probs(data.mu), q) for data, q in per_batch]
+            actions = [distribution.sample(data.mu, self.n_action_samples) for data in group]
+            q_values = self.critic.q_values(embedding, actions[0] if len(actions) == 1 else th.cat(actions))
+            q_values = q_values.float() * self.q_scale
+            return [self._actor_targets(a, None, q) for a, q in zip(actions, q_values.split(sizes), strict=True)]
 
     def _actor_pass_bytes(self, data: StateSamples) -> int:
         """:return: A bound on the bytes of one batch's critic pass in the actor phase (as :meth:`_target_pass_bytes`)."""
-        obs = data.observations
-        obs_numel = sum(v[0].numel() for v in obs.values()) if isinstance(obs, dict) else obs[0].numel()
-        widest = max((m.out_features for m in self.critic.modules() if isinstance(m, th.nn.Linear)), default=1)
         n_actions = self.actor.distribution.param_dim if isinstance(self.actor.distribution, CategoricalLogits) else 0
-        q_rows = len(data.mu) * (n_actions or self.n_action_samples)
-        return 8 * (len(data.mu) * obs_numel + q_rows * widest)
+        return _pass_bytes(self.critic, data.observations, len(data.mu), n_actions or self.n_action_samples, obs_dims=1)
 
     def _actor_targets(self, actions: th.Tensor | None, mu_probs: th.Tensor | None, q_values: th.Tensor) -> ActorTargets:
         """
@@ -440,21 +456,10 @@ class QWR(OfflineTrainingMixin, WeightedRegressionAlgorithm):
 
     def actor_targets(self, data: StateSamples | SequenceSamples) -> ActorTargets:
         """
-        The targets of one batch's actor update (Algorithm 2, lines 17-20): ``k`` actions sampled from the stored
-        ``mu(.|s)`` and their advantage weights; for ``Discrete`` every action, weighted by ``mu(a|s)``.
-
         :param data: A batch (only the states and their stored ``mu`` are read).
-        :return: The targets.
+        :return: The targets of its actor update (:meth:`_group_actor_targets` of the batch alone).
         """
-        distribution = self.actor.distribution
-        with th.no_grad(), th.autocast(self.device.type, th.bfloat16, enabled=self._bf16_eval):
-            embedding = self.critic.embed_obs(data.observations)
-            if isinstance(distribution, CategoricalLogits):
-                q_values = self.critic.q_values(embedding).float() * self.q_scale
-                return self._actor_targets(None, distribution.probs(data.mu), q_values)
-            actions = distribution.sample(data.mu, self.n_action_samples)
-            q_values = self.critic.q_values(embedding, actions).float() * self.q_scale
-            return self._actor_targets(actions, None, q_values)
+        return self._group_actor_targets([data])[0]
 
     def actor_loss(self, data: StateSamples | SequenceSamples | WeightedStateSamples) -> ActorLoss:
         """
